@@ -1,0 +1,135 @@
+"""/v1/integrations: the catalog, setup, sync progress and integration status."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Path
+
+from api.catalog import CATALOG, SETUP_READY, catalog_ids
+from api.envelope import ok
+from api.orchestrator import flow_run_state
+from api.schemas import SetupRequest
+from api.views import integration_view, iso, sync_view
+from bigledger.errors import InvalidCredentials, NotFound
+from connectors.factory import build_connector, check_credentials
+from ledger.db import transaction
+from ledger.integrations import create_integration, get_integration
+from ledger.mapping import validate_mapping
+from ledger.syncs import (
+    FINISHED,
+    get_sync_run,
+    last_finished_sync,
+    list_failures,
+    mark_finished,
+    recent_sync_runs,
+)
+
+router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
+IdPath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+@router.get("/available", summary="List available integrations")
+def available() -> dict[str, Any]:
+    return ok(CATALOG)
+
+
+@router.post("/{integrationId}/setup", summary="Set up an integration")
+def setup(body: SetupRequest, integrationId: str = IdPath) -> dict[str, Any]:  # noqa: N803
+    """Check the credentials against the platform, then store them encrypted."""
+    platform = integrationId
+    if platform not in catalog_ids():
+        raise NotFound(f"no integration {platform!r} in the catalog")
+    if platform not in SETUP_READY:
+        raise InvalidCredentials(f"{platform} setup is not available in this build yet")
+    check_credentials(platform, body.credentials)
+    with transaction() as conn:
+        validate_mapping(conn, body.mapping)
+    connector = build_connector(platform, body.credentials, body.settings)
+    try:
+        shop = connector.shop_info()  # AuthFailed here means nothing is saved
+    finally:
+        close = getattr(connector, "close", None)
+        if close:
+            close()
+    with transaction() as conn:
+        record = create_integration(conn, platform, body.name, body.credentials,
+                                    body.settings, body.mapping)
+    return ok(integration_view(record, {"connection": _shop_summary(shop)}))
+
+
+def _shop_summary(shop: dict[str, Any]) -> dict[str, Any]:
+    return {k: shop.get(k) for k in ("name", "myshopifyDomain", "currencyCode", "ianaTimezone")
+            if k in shop}
+
+
+@router.get("/syncs/{syncId}", summary="Progress and result of a sync")
+def sync_status(syncId: str = IdPath) -> dict[str, Any]:  # noqa: N803
+    with transaction() as conn:
+        run = get_sync_run(conn, syncId)
+    if run["status"] not in FINISHED and run.get("flow_run_id"):
+        # A worker killed mid-run cannot close its sync; Prefect knows the run died.
+        state = flow_run_state(run["flow_run_id"])
+        if state in {"FAILED", "CRASHED", "CANCELLED"}:
+            with transaction() as conn:
+                mark_finished(conn, syncId, "failed" if state != "CANCELLED" else "cancelled",
+                              error_code="INTERNAL_ERROR",
+                              error_message=f"flow run ended {state.lower()}")
+                run = get_sync_run(conn, syncId)
+    return ok(sync_view(run))
+
+
+@router.get("/{integrationId}/status", summary="Integration status and statistics")
+def integration_status(integrationId: str = IdPath) -> dict[str, Any]:  # noqa: N803
+    with transaction() as conn:
+        record = get_integration(conn, integrationId)
+        week = recent_sync_runs(conn, record.id, timedelta(days=7))
+        last = last_finished_sync(conn, record.id)
+        errors = list_failures(conn, integration_id=record.id, limit=10)
+    day_cutoff = _now() - timedelta(days=1)
+    day = [r for r in week if r["created_at"] >= day_cutoff]
+    return ok({
+        "integrationId": record.id,
+        "status": _health(record.status, last),
+        "lastSync": iso(last["finished_at"]) if last else None,
+        "nextSync": None,  # schedules arrive with the scheduling capability
+        "syncFrequency": record.settings.get("syncFrequency", "manual"),
+        "statistics": {"last24Hours": _stats(day), "lastWeek": _stats(week)},
+        "recentErrors": [
+            {"timestamp": iso(e["last_attempt_at"]), "type": e["code"].lower(),
+             "code": e["code"], "message": e["message"], "orderId": e["external_id"],
+             "syncId": e["sync_id"]}
+            for e in errors
+        ],
+    })
+
+
+def _now():
+    from ledger.models import utcnow
+
+    return utcnow()
+
+
+def _stats(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    totals = {"ordersProcessed": 0, "ordersCreated": 0, "ordersUpdated": 0, "ordersFailed": 0}
+    for run in runs:
+        for key in totals:
+            totals[key] += int((run.get("counters") or {}).get(key, 0))
+    processed = totals["ordersProcessed"]
+    rate = 100.0 if not processed else round(100 * (processed - totals["ordersFailed"])
+                                             / processed, 1)
+    return {**totals, "syncs": len(runs), "successRate": rate}
+
+
+def _health(integration_status: str, last: dict[str, Any] | None) -> str:
+    if integration_status == "disconnected":
+        return "disconnected"
+    if last is None:
+        return "healthy"
+    if last["status"] == "failed":
+        return "disconnected" if last.get("error_code") in {"AUTH_FAILED",
+                                                          "INVALID_CREDENTIALS"} else "failing"
+    if last["status"] == "completed_with_errors":
+        return "degraded"
+    return "healthy"

@@ -1,0 +1,42 @@
+"""Request bodies of the spec, validated with pydantic (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from flows.params import DateRange, ShopifyFinancialStatus, ShopifyFulfillmentStatus
+
+
+class SpecModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", str_strip_whitespace=True)
+
+
+class SetupRequest(SpecModel):
+    """POST /v1/integrations/{integrationId}/setup."""
+
+    name: str = Field(min_length=1, max_length=200)
+    credentials: dict[str, Any]
+    settings: dict[str, Any] = Field(default_factory=dict)
+    mapping: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("credentials")
+    @classmethod
+    def _flat_strings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        bad = [k for k, v in value.items() if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"credential fields must be strings: {', '.join(sorted(bad))}")
+        return value
+
+
+class ShopifySyncOrdersRequest(SpecModel):
+    """POST /v1/integrations/shopify/sync-orders."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64)
+    date_range: DateRange | None = Field(default=None, alias="dateRange")
+    order_status: list[ShopifyFinancialStatus] | None = Field(
+        default=None, alias="orderStatus", max_length=20)
+    fulfillment_status: list[ShopifyFulfillmentStatus] | None = Field(
+        default=None, alias="fulfillmentStatus", max_length=20)
+    batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=250)

@@ -1,0 +1,112 @@
+"""How ledger rows are shown in API answers: camelCase, money as exact decimal strings
+beside integer minor units, never a credential."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from bigledger.money import format_minor
+from bigledger.secrets import mask_credentials
+from ledger.integrations import IntegrationRecord
+
+ORDER_COUNTERS = ("ordersProcessed", "ordersCreated", "ordersUpdated", "ordersFailed")
+
+
+def iso(value: datetime | date | None) -> str | None:
+    """ISO 8601 with a Z for UTC datetimes."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def integration_view(record: IntegrationRecord, extra: dict[str, Any] | None = None) -> dict:
+    """An integration with masked credentials."""
+    return {
+        "id": record.id, "integrationId": record.id, "platform": record.platform,
+        "name": record.name, "status": record.status, "settings": record.settings,
+        "mapping": record.mapping, "credentials": mask_credentials(record.credentials()),
+        "createdAt": iso(record.created_at), "updatedAt": iso(record.updated_at),
+        **(extra or {}),
+    }
+
+
+def estimate_completion(started: datetime | None, to_process: int | None,
+                        rate_per_second: float = 500.0, pickup_seconds: int = 15) -> str | None:
+    """A rough finish time: worker pick-up plus the records at a conservative rate."""
+    if started is None:
+        return None
+    seconds = pickup_seconds + int((to_process or 0) / rate_per_second)
+    return iso(started + timedelta(seconds=seconds))
+
+
+def sync_view(run: dict[str, Any]) -> dict[str, Any]:
+    """A sync run in the spec's shape (counters at the top level)."""
+    counters = dict(run.get("counters") or {})
+    started = run.get("started_at") or run.get("created_at")
+    view: dict[str, Any] = {
+        "syncId": run["id"], "integrationId": run["integration_id"],
+        "operation": run["operation"], "status": run["status"],
+    }
+    if run["operation"].endswith("sync_orders"):
+        view["ordersToProcess"] = run.get("records_to_process")
+        for name in ORDER_COUNTERS:
+            view[name] = int(counters.get(name, 0))
+    view.update({
+        "startedAt": iso(started), "finishedAt": iso(run.get("finished_at")),
+        "estimatedCompletion": None if run.get("finished_at") else estimate_completion(
+            started, run.get("records_to_process")),
+        "flowRunId": run.get("flow_run_id"), "counters": counters,
+        "parameters": run.get("parameters") or {},
+        "error": ({"code": run["error_code"], "message": run.get("error_message")}
+                  if run.get("error_code") else None),
+    })
+    return view
+
+
+def money(minor: int, currency: str) -> dict[str, Any]:
+    """An amount as both an exact decimal string and integer minor units."""
+    return {"amount": format_minor(int(minor), currency), "minor": int(minor)}
+
+
+def journal_entry_view(entry: dict[str, Any]) -> dict[str, Any]:
+    cur = entry["currency"]
+    return {
+        "id": entry["id"], "integrationId": entry["integration_id"],
+        "sourceType": entry["source_type"], "sourceId": entry["source_id"],
+        "sequence": entry["sequence"], "kind": entry["kind"], "date": iso(entry["entry_date"]),
+        "currency": cur, "memo": entry["memo"], "postedAt": iso(entry["posted_at"]),
+        "lines": [
+            {"lineNo": ln["line_no"], "accountId": ln["account_id"],
+             "debit": format_minor(ln["debit_minor"], cur),
+             "credit": format_minor(ln["credit_minor"], cur),
+             "debitMinor": ln["debit_minor"], "creditMinor": ln["credit_minor"],
+             "memo": ln["memo"]}
+            for ln in entry["lines"]
+        ],
+    }
+
+
+def sales_order_view(order: dict[str, Any]) -> dict[str, Any]:
+    cur = order["currency"]
+    fields = ("subtotal", "discount", "shipping", "tax", "total", "refunded", "outstanding")
+    return {
+        "id": order["id"], "integrationId": order["integration_id"],
+        "sourceId": order["external_id"], "orderNumber": order["order_number"],
+        "customerId": order["customer_id"], "orderDate": iso(order["order_date"]),
+        "currency": cur, "financialStatus": order["financial_status"],
+        "fulfillmentStatus": order["fulfillment_status"], "status": order["status"],
+        "taxesIncluded": order["taxes_included"],
+        **{name: format_minor(order[f"{name}_minor"], cur) for name in fields},
+        "lines": [
+            {"lineNo": ln["line_no"], "sku": ln["sku"], "name": ln["name"],
+             "quantity": ln["quantity"],
+             "unitPrice": format_minor(ln["unit_price_minor"], cur),
+             "discount": format_minor(ln["discount_minor"], cur),
+             "tax": format_minor(ln["tax_minor"], cur),
+             "total": format_minor(ln["total_minor"], cur)}
+            for ln in order["lines"]
+        ],
+    }

@@ -1,0 +1,1 @@
+"""BigLedger Integrations: shared core (settings, money, errors, secrets, command line)."""

@@ -1,0 +1,97 @@
+"""Exact money: Decimal in code, integer minor units plus an ISO 4217 code in the database.
+
+Minor-unit exponents come from this one table; no float ever touches an amount.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+# ISO 4217 exponents that differ from 2 (the default); enough for every currency the
+# platforms we integrate with settle in.
+_EXPONENTS: dict[str, int] = {
+    # zero-decimal
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
+    "XPF": 0,
+    # three-decimal
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    # four-decimal
+    "CLF": 4, "UYW": 4,
+}
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be represented exactly in its currency."""
+
+
+def currency_exponent(currency: str) -> int:
+    """Number of digits after the decimal point for an ISO 4217 currency code."""
+    code = normalize_currency(currency)
+    return _EXPONENTS.get(code, 2)
+
+
+def normalize_currency(currency: str) -> str:
+    """Upper-case three-letter ISO code; raises MoneyError for anything else."""
+    code = currency.strip() if isinstance(currency, str) else ""
+    if len(code) != 3 or not code.isalpha():
+        raise MoneyError(f"not an ISO 4217 currency code: {currency!r}")
+    return code.upper()
+
+
+def to_decimal(value: Any) -> Decimal:
+    """Parse a platform amount (decimal string, int or Decimal) exactly. Floats are refused."""
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, bool):
+        raise MoneyError(f"not an amount: {value!r}")
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise MoneyError(f"not an amount: {value!r}") from exc
+    else:
+        # float included on purpose: a float amount has already lost exactness.
+        raise MoneyError(f"amount must be a decimal string or integer, got {type(value).__name__}")
+    if not result.is_finite():
+        raise MoneyError(f"not a finite amount: {value!r}")
+    return result
+
+
+def to_minor(amount: Any, currency: str) -> int:
+    """Decimal amount -> integer minor units; refuses amounts finer than the currency allows."""
+    value = to_decimal(amount)
+    exponent = currency_exponent(currency)
+    scaled = value.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{value} has more than {exponent} decimals for {currency.upper()}")
+    return int(scaled)
+
+
+def round_to_minor(amount: Any, currency: str) -> int:
+    """Decimal amount -> minor units, rounding half-even (for computed shares)."""
+    value = to_decimal(amount)
+    exponent = currency_exponent(currency)
+    return int(value.scaleb(exponent).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """Integer minor units -> Decimal with the currency's exponent (JPY 100 -> Decimal('100'))."""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise MoneyError(f"minor units must be an integer, got {type(minor).__name__}")
+    exponent = currency_exponent(currency)
+    return Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """Minor units as a plain decimal string for JSON answers ("105.98")."""
+    return str(from_minor(minor, currency))
+
+
+def loads_exact(text: str | bytes) -> Any:
+    """json.loads that turns every JSON number with a fraction into Decimal, never float."""
+    return json.loads(text, parse_float=Decimal)

@@ -1,0 +1,520 @@
+"""Shopify Admin GraphQL connector: shop info, order counts and complete pages of orders.
+
+Talks to `POST /admin/api/{version}/graphql.json` with `X-Shopify-Access-Token`, paced by
+the calculated query cost (GraphQLCostPolicy). Every order it returns is complete: line
+items beyond the first page are fetched and merged, and nested lists that may have been cut
+off are re-read with larger sizes, so nothing downstream ever sees a truncated order.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bigledger.errors import AuthFailed, DataMappingError, InvalidCredentials, PlatformError
+from bigledger.settings import get_settings
+from connectors.auth import ApiKeyHeader
+from connectors.graphql_cost import estimate_query_cost, max_page_size
+from connectors.http import HttpClient, platform_error_message
+from connectors.paths import get_path
+from connectors.ratelimit import GraphQLCostPolicy, RateBudget
+from connectors.shopify_queries import (
+    ORDER_LINE_ITEMS_QUERY,
+    ORDERS_COUNT_QUERY,
+    ORDERS_QUERY,
+    SHOP_QUERY,
+)
+
+log = logging.getLogger(__name__)
+
+TOKEN_HEADER = "X-Shopify-Access-Token"
+MAX_QUERY_COST = 1000  # Shopify refuses a single query whose requested cost exceeds this.
+MAX_PAGE = 250  # largest `first` any Shopify connection accepts
+
+FinancialStatus = Literal[
+    "paid",
+    "partially_paid",
+    "pending",
+    "refunded",
+    "partially_refunded",
+    "voided",
+    "authorized",
+    "expired",
+    "unpaid",
+]
+FulfillmentStatus = Literal["fulfilled", "shipped", "partial", "unfulfilled", "unshipped"]
+
+
+class OrderSortKey(StrEnum):
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    PROCESSED_AT = "PROCESSED_AT"
+    ID = "ID"
+
+
+class OrderFilter(BaseModel):
+    """Which orders to list; `to_search_query()` renders Shopify's search syntax."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    financial_statuses: list[FinancialStatus] = Field(default_factory=list)
+    fulfillment_statuses: list[FulfillmentStatus] = Field(default_factory=list)
+    sort_key: OrderSortKey = OrderSortKey.CREATED_AT
+
+    @field_validator("created_from", "created_to", "updated_from", "updated_to")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("datetime must carry a timezone (e.g. 2024-01-01T00:00:00Z)")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OrderFilter:
+        for low, high in (
+            (self.created_from, self.created_to),
+            (self.updated_from, self.updated_to),
+        ):
+            if low is not None and high is not None and low > high:
+                raise ValueError("range start is after its end")
+        return self
+
+    def to_search_query(self) -> str | None:
+        """Shopify search syntax, or None for "all orders".
+
+        Bounds are inclusive (>=, <=) on purpose: a duplicate at a window edge is absorbed by
+        idempotent upserts downstream, a miss is silent loss.
+        """
+        terms: list[str] = []
+        for field_name, low, high in (
+            ("created_at", self.created_from, self.created_to),
+            ("updated_at", self.updated_from, self.updated_to),
+        ):
+            if low is not None:
+                terms.append(f"{field_name}:>='{_search_time(low)}'")
+            if high is not None:
+                terms.append(f"{field_name}:<='{_search_time(high)}'")
+        for field_name, values in (
+            ("financial_status", self.financial_statuses),
+            ("fulfillment_status", self.fulfillment_statuses),
+        ):
+            unique = list(dict.fromkeys(values))
+            if len(unique) == 1:
+                terms.append(f"{field_name}:{unique[0]}")
+            elif unique:
+                terms.append("(" + " OR ".join(f"{field_name}:{v}" for v in unique) + ")")
+        return " ".join(terms) or None
+
+
+def _search_time(value: datetime) -> str:
+    # Shopify timestamps have whole seconds, so dropping sub-seconds loses no order.
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryCost:
+    """extensions.cost of a query (points, not money, hence float)."""
+
+    requested: float | None
+    actual: float | None
+    maximum_available: float | None
+    currently_available: float | None
+    restore_rate: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of complete orders: node dicts exactly as the query shapes them.
+
+    Money stays a decimal string (`"105.38"`), fractional JSON numbers are Decimal.
+    """
+
+    records: list[dict[str, Any]]
+    end_cursor: str | None
+    has_next_page: bool
+    cost: QueryCost | None
+
+
+class _QueryTooExpensive(PlatformError):
+    def __init__(self, message: str, *, cost: int | None) -> None:
+        super().__init__(message, details={"cost": cost})
+        self.cost = cost
+
+
+_SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+_HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?$")
+_API_VERSION = re.compile(r"^(\d{4}-(01|04|07|10)|unstable)$")
+
+
+def normalize_shop_domain(value: str, *, strict: bool = True) -> str:
+    """`mystore`, `https://mystore.myshopify.com/` -> `mystore.myshopify.com`."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidCredentials("shopDomain is missing")
+    domain = value.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    if "." not in domain and ":" not in domain:
+        domain = f"{domain}.myshopify.com"
+    pattern = _SHOP_DOMAIN if strict else _HOSTNAME
+    if not pattern.match(domain):
+        raise InvalidCredentials(
+            f"shopDomain {value!r} is not a shop domain like mystore.myshopify.com"
+        )
+    return domain
+
+
+class ShopifyConnector:
+    """Shopify Admin GraphQL API for one shop.
+
+    Nested page sizes: `line_items_first` 5 covers the large majority of orders in the page
+    query (more are fetched per order), `shipping_lines_first` 3, `refunds_first` 250
+    (`refunds` is a plain list: its size does not multiply the cost).
+    """
+
+    platform = "shopify"
+
+    def __init__(
+        self,
+        shop_domain: str,
+        access_token: str,
+        *,
+        api_version: str | None = None,
+        base_url: str | None = None,
+        line_items_first: int = 5,
+        shipping_lines_first: int = 3,
+        refunds_first: int = 250,
+        timeout: float | httpx.Timeout | None = None,
+        budget_seconds: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] | None = None,
+        acquire: Callable[[], None] | None = None,
+        allow_insecure_http: bool | None = None,
+    ) -> None:
+        self.shop_domain = normalize_shop_domain(shop_domain, strict=base_url is None)
+        self.api_version = api_version or get_settings().shopify_api_version
+        if not _API_VERSION.match(self.api_version):
+            raise InvalidCredentials(f"unknown Shopify API version {self.api_version!r}")
+        for name, size in (
+            ("line_items_first", line_items_first),
+            ("shipping_lines_first", shipping_lines_first),
+            ("refunds_first", refunds_first),
+        ):
+            if not 1 <= size <= MAX_PAGE:
+                raise ValueError(f"{name} must be between 1 and {MAX_PAGE}")
+        self.line_items_first = line_items_first
+        self.shipping_lines_first = shipping_lines_first
+        self.refunds_first = refunds_first
+        self.graphql_path = f"/admin/api/{self.api_version}/graphql.json"
+        self.cost_policy = GraphQLCostPolicy(clock=clock, wall_clock=wall_clock)
+        extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
+        self.http = HttpClient(
+            base_url or f"https://{self.shop_domain}",
+            platform=self.platform,
+            auth=ApiKeyHeader(TOKEN_HEADER, access_token),
+            headers={"Content-Type": "application/json"},
+            timeout=timeout,
+            rate_limit=self.cost_policy,
+            budget_seconds=budget_seconds,
+            transport=transport,
+            sleep=sleep,
+            clock=clock,
+            acquire=acquire,
+            allow_insecure_http=allow_insecure_http,
+            **extra,
+        )
+        # Lowered when the platform's cost disagrees with our estimate (MAX_COST_EXCEEDED).
+        self._page_cap: int | None = None
+        self.served_api_version: str | None = None
+
+    # -- lifecycle and health --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.http.close()
+
+    def __enter__(self) -> ShopifyConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def last_throttle_status(self) -> dict[str, float | None] | None:
+        """The last extensions.cost seen (requested/actual cost and throttleStatus)."""
+        return self.cost_policy.last_cost
+
+    def rate_budget(self) -> RateBudget:
+        """Projected query-cost budget (remaining points, maximum, restore rate)."""
+        return self.cost_policy.budget()
+
+    # -- page sizing -----------------------------------------------------------------------
+
+    def _nested_variables(self) -> dict[str, int]:
+        return {
+            "lineItemsFirst": self.line_items_first,
+            "shippingLinesFirst": self.shipping_lines_first,
+            "refundsFirst": self.refunds_first,
+        }
+
+    def max_orders_page_size(self) -> int:
+        """Largest `first` keeping ORDERS_QUERY's requested cost <= 1000.
+
+        With the defaults (5 line items, 3 shipping lines) one order node costs
+          customer 1 + seven *Set money objects 7x2 + taxLines 1+2
+          + lineItems (2 + 5 x 10 per line item + pageInfo 1)
+          + shippingLines (2 + 3 x 7) + refunds 1+2             = 97,
+        a line item being variant 1 + product 1 + originalUnitPriceSet 2
+          + discountAllocations 1+2 + taxLines 1+2               = 10,
+        and the page 2 + first x 97 + pageInfo 1 <= 1000  ->  first = 10.
+        (graphql_cost.estimate_query_cost does this from the document itself.)
+        """
+        computed = max_page_size(
+            ORDERS_QUERY, self._nested_variables(), max_cost=MAX_QUERY_COST, limit=MAX_PAGE
+        )
+        return min(computed, self._page_cap) if self._page_cap else computed
+
+    def _max_line_items_page(self) -> int:
+        return max_page_size(
+            ORDER_LINE_ITEMS_QUERY,
+            {"id": "", "after": None},
+            max_cost=MAX_QUERY_COST,
+            limit=MAX_PAGE,
+        )
+
+    # -- GraphQL ---------------------------------------------------------------------------
+
+    def _graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run one query; THROTTLED is waited out by the client, other errors raise."""
+        variables = variables or {}
+        response = self.http.request(
+            "POST",
+            self.graphql_path,
+            json={"query": query, "variables": variables},
+            cost=estimate_query_cost(query, variables),
+            idempotent=True,  # queries only: re-sending after a 5xx or timeout is safe
+        )
+        served = response.headers.get("X-Shopify-API-Version")
+        if served and served != self.api_version and served != self.served_api_version:
+            log.warning("shopify served API version %s instead of %s", served, self.api_version)
+        self.served_api_version = served or self.served_api_version
+        body = response.data
+        if not isinstance(body, dict):
+            raise PlatformError("shopify GraphQL answered with a non-object body")
+        errors = body.get("errors")
+        if errors:
+            self._raise_errors(errors)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise PlatformError("shopify GraphQL answered without data")
+        return data
+
+    def _raise_errors(self, errors: Any) -> None:
+        message = self.http.scrub(platform_error_message(errors) or "unknown error")
+        items = errors if isinstance(errors, list) else []
+        codes = sorted(
+            {str(get_path(e, "extensions.code")) for e in items if get_path(e, "extensions.code")}
+        )
+        details = {"codes": codes}
+        if "ACCESS_DENIED" in codes:
+            raise AuthFailed(f"shopify denied access: {message}", details=details)
+        if "MAX_COST_EXCEEDED" in codes:
+            reported = next(
+                (get_path(e, "extensions.cost") for e in items if get_path(e, "extensions.cost")),
+                None,
+            )
+            cost = int(reported) if isinstance(reported, int | Decimal) else None
+            raise _QueryTooExpensive(f"shopify query too expensive: {message}", cost=cost)
+        raise PlatformError(f"shopify GraphQL error: {message}", details=details)
+
+    # -- operations ------------------------------------------------------------------------
+
+    def shop_info(self) -> dict[str, Any]:
+        """The shop's id, name, currency, timezone and plan: the connection check."""
+        shop = self._graphql(SHOP_QUERY).get("shop")
+        if not isinstance(shop, dict):
+            raise PlatformError("shopify returned no shop")
+        return shop
+
+    def count_orders(self, filter: OrderFilter) -> int:
+        """Number of orders matching `filter` (exact: the count query sets no limit)."""
+        data = self._graphql(ORDERS_COUNT_QUERY, {"query": filter.to_search_query()})
+        count = get_path(data, "ordersCount.count")
+        if not isinstance(count, int):
+            raise PlatformError("shopify returned no order count")
+        if get_path(data, "ordersCount.precision") not in (None, "EXACT"):
+            log.warning("shopify order count is a lower bound: %s", count)
+        return count
+
+    def fetch_orders_page(
+        self, filter: OrderFilter, after: str | None = None, first: int | None = None
+    ) -> Page:
+        """One page of complete orders after cursor `after` (None: from the start).
+
+        `first` defaults to, and is capped at, the largest cost-safe page size.
+        """
+        size = min(first, self.max_orders_page_size()) if first else self.max_orders_page_size()
+        if size < 1:
+            raise ValueError("first must be positive")
+        variables: dict[str, Any] = {
+            "after": after,
+            "query": filter.to_search_query(),
+            "sortKey": filter.sort_key.value,
+            **self._nested_variables(),
+        }
+        while True:
+            try:
+                data = self._graphql(ORDERS_QUERY, {**variables, "first": size})
+                break
+            except _QueryTooExpensive as exc:
+                # Our estimate and the platform's disagree: trust the platform, remember it.
+                smaller = (size * MAX_QUERY_COST) // exc.cost if exc.cost else size // 2
+                smaller = min(smaller, size - 1)
+                if smaller < 1:
+                    raise PlatformError(exc.message, details=exc.details) from None
+                log.warning(
+                    "shopify rejected page size %d as too expensive; using %d", size, smaller
+                )
+                size = self._page_cap = smaller
+        cost = self._query_cost()
+        connection = data.get("orders")
+        if not isinstance(connection, dict) or not isinstance(connection.get("nodes"), list):
+            raise PlatformError("shopify returned no orders connection")
+        orders: list[dict[str, Any]] = connection["nodes"]
+        for order in orders:
+            self._complete_line_items(order)
+            self._complete_nested_lists(order)
+        info = connection.get("pageInfo") or {}
+        has_next = bool(info.get("hasNextPage"))
+        end_cursor = info.get("endCursor")
+        if has_next and not end_cursor:
+            raise PlatformError("shopify says hasNextPage without an endCursor")
+        return Page(records=orders, end_cursor=end_cursor, has_next_page=has_next, cost=cost)
+
+    def iter_order_pages(
+        self, filter: OrderFilter, after: str | None = None, first: int | None = None
+    ) -> Iterator[Page]:
+        """Every page from cursor `after` to the end; each Page carries its end_cursor."""
+        cursor = after
+        while True:
+            page = self.fetch_orders_page(filter, after=cursor, first=first)
+            yield page
+            if not page.has_next_page:
+                return
+            if page.end_cursor == cursor:
+                raise PlatformError("shopify pagination did not advance")
+            cursor = page.end_cursor
+
+    # -- completing orders -----------------------------------------------------------------
+
+    def _query_cost(self) -> QueryCost | None:
+        last = self.cost_policy.last_cost
+        if last is None:
+            return None
+        return QueryCost(
+            requested=last["requested_query_cost"],
+            actual=last["actual_query_cost"],
+            maximum_available=last["maximum_available"],
+            currently_available=last["currently_available"],
+            restore_rate=last["restore_rate"],
+        )
+
+    def _complete_line_items(self, order: dict[str, Any]) -> None:
+        """Fetch the line items past the first page and append them to the order."""
+        connection = order.get("lineItems")
+        if not isinstance(connection, dict):
+            raise PlatformError(f"order {order.get('id')} has no lineItems connection")
+        nodes: list[Any] = connection.setdefault("nodes", [])
+        info = connection.get("pageInfo") or {}
+        seen: set[str] = set()
+        while info.get("hasNextPage"):
+            cursor = info.get("endCursor")
+            if not cursor or cursor in seen:
+                raise PlatformError(f"line items of order {order.get('id')} do not advance")
+            seen.add(cursor)
+            data = self._graphql(
+                ORDER_LINE_ITEMS_QUERY,
+                {"id": order["id"], "first": self._max_line_items_page(), "after": cursor},
+            )
+            more = get_path(data, "order.lineItems")
+            if not isinstance(more, dict) or not isinstance(more.get("nodes"), list):
+                raise PlatformError(
+                    f"order {order.get('id')} vanished while reading its line items"
+                )
+            nodes.extend(more["nodes"])
+            info = more.get("pageInfo") or {}
+        connection["pageInfo"] = {"hasNextPage": False, "endCursor": info.get("endCursor")}
+
+    def _complete_nested_lists(self, order: dict[str, Any]) -> None:
+        """Re-read an order whose shippingLines or refunds filled their page (maybe cut off).
+
+        The query selects no pageInfo for these, so a full page is the only hint; the order is
+        read again alone (`id:` search) with the largest sizes the cost limit allows.
+        """
+        shipping_full = (
+            len(get_path(order, "shippingLines.nodes") or []) >= self.shipping_lines_first
+        )
+        refunds_full = len(order.get("refunds") or []) >= self.refunds_first
+        if not (shipping_full or refunds_full):
+            return
+        shipping_max = max_page_size(
+            ORDERS_QUERY,
+            {**self._nested_variables(), "first": 1, "refundsFirst": MAX_PAGE},
+            variable="shippingLinesFirst",
+            max_cost=MAX_QUERY_COST,
+            limit=MAX_PAGE,
+        )
+        if (shipping_full and shipping_max <= self.shipping_lines_first) or (
+            refunds_full and self.refunds_first >= MAX_PAGE
+        ):
+            self._refuse_truncated(order, self.shipping_lines_first, self.refunds_first)
+        legacy_id = order.get("legacyResourceId")
+        if not legacy_id:
+            raise PlatformError(f"order {order.get('id')} has no legacyResourceId to re-read it")
+        data = self._graphql(
+            ORDERS_QUERY,
+            {
+                **self._nested_variables(),
+                "first": 1,
+                "after": None,
+                "query": f"id:{legacy_id}",
+                "sortKey": OrderSortKey.ID.value,
+                "shippingLinesFirst": shipping_max,
+                "refundsFirst": MAX_PAGE,
+            },
+        )
+        nodes = get_path(data, "orders.nodes") or []
+        again = next((n for n in nodes if isinstance(n, dict) and n.get("id") == order["id"]), None)
+        if again is None:
+            raise PlatformError(f"order {order['id']} could not be re-read by id")
+        if self._maybe_truncated(again, shipping_max, MAX_PAGE):
+            self._refuse_truncated(again, shipping_max, MAX_PAGE)
+        order["shippingLines"] = again["shippingLines"]
+        order["refunds"] = again["refunds"]
+
+    @staticmethod
+    def _maybe_truncated(order: dict[str, Any], shipping_first: int, refunds_first: int) -> bool:
+        shipping = get_path(order, "shippingLines.nodes") or []
+        refunds = order.get("refunds") or []
+        return len(shipping) >= shipping_first or len(refunds) >= refunds_first
+
+    @staticmethod
+    def _refuse_truncated(order: dict[str, Any], shipping_first: int, refunds_first: int) -> None:
+        raise DataMappingError(
+            f"order {order.get('id')} has at least {shipping_first} shipping lines or "
+            f"{refunds_first} refunds, more than one query can read completely",
+            details={"orderId": order.get("id")},
+        )

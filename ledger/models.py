@@ -1,0 +1,307 @@
+"""The ledger schema as SQLAlchemy 2 models. Alembic migrations (ledger/migrations) create it.
+
+Amounts are BigInteger minor units next to an ISO 4217 currency code; never floats.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+Money = BigInteger  # minor units
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- integrations and sync bookkeeping -------------------------------------------------
+
+
+class Integration(Timestamps, Base):
+    __tablename__ = "integrations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    settings: Mapped[dict] = mapped_column(JSONType, default=dict)
+    mapping: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Fernet token of the credentials JSON; never returned, never logged.
+    credentials_encrypted: Mapped[str] = mapped_column(Text)
+
+
+class SyncRun(Timestamps, Base):
+    __tablename__ = "sync_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"), index=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default="pending")
+    flow_run_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    parameters: Mapped[dict] = mapped_column(JSONType, default=dict)
+    counters: Mapped[dict] = mapped_column(JSONType, default=dict)
+    records_to_process: Mapped[int | None] = mapped_column(Integer)
+    # Page cursor of the last committed batch: a resumed run continues after it.
+    resume_cursor: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SyncCursor(Base):
+    __tablename__ = "sync_cursors"
+
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RecordError(Base):
+    __tablename__ = "record_errors"
+    __table_args__ = (UniqueConstraint("sync_id", "object_type", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sync_id: Mapped[str] = mapped_column(ForeignKey("sync_runs.id"), index=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"), index=True)
+    object_type: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    payload: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExternalRef(Timestamps, Base):
+    """The idempotency key of every imported row: one per (integration, type, external id)."""
+
+    __tablename__ = "external_refs"
+    __table_args__ = (UniqueConstraint("integration_id", "object_type", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    object_type: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    local_id: Mapped[str] = mapped_column(String(64))
+    # Hash of the mapped documents: an unchanged record is skipped without a write.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- chart of accounts ---------------------------------------------------------------
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))  # asset liability equity income expense
+    subtype: Mapped[str | None] = mapped_column(String(40))
+    normal_balance: Mapped[str] = mapped_column(String(6))  # debit | credit
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TaxCode(Base):
+    __tablename__ = "tax_codes"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    rate: Mapped[str] = mapped_column(String(12))  # percent as a decimal string, e.g. "6"
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+
+
+# --- business documents -------------------------------------------------------------
+
+
+class Customer(Timestamps, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "external_id"),
+        Index("ix_customers_integration_email", "integration_id", "email"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str | None] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    email: Mapped[str | None] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(400))
+
+
+class Product(Timestamps, Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("integration_id", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str | None] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+
+
+class ProductVariant(Timestamps, Base):
+    __tablename__ = "product_variants"
+    __table_args__ = (UniqueConstraint("integration_id", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
+    integration_id: Mapped[str | None] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    sku: Mapped[str | None] = mapped_column(String(200), index=True)
+    title: Mapped[str | None] = mapped_column(String(500))
+    price_minor: Mapped[int | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(String(3))
+
+
+class SalesOrder(Timestamps, Base):
+    __tablename__ = "sales_orders"
+    __table_args__ = (UniqueConstraint("integration_id", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    order_date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    financial_status: Mapped[str | None] = mapped_column(String(32))
+    fulfillment_status: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20))
+    subtotal_minor: Mapped[int] = mapped_column(Money)
+    discount_minor: Mapped[int] = mapped_column(Money)
+    shipping_minor: Mapped[int] = mapped_column(Money)
+    tax_minor: Mapped[int] = mapped_column(Money)
+    total_minor: Mapped[int] = mapped_column(Money)
+    refunded_minor: Mapped[int] = mapped_column(Money, default=0)
+    outstanding_minor: Mapped[int] = mapped_column(Money, default=0)
+    taxes_included: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SalesOrderLine(Base):
+    __tablename__ = "sales_order_lines"
+    __table_args__ = (UniqueConstraint("sales_order_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sales_order_id: Mapped[str] = mapped_column(ForeignKey("sales_orders.id", ondelete="CASCADE"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    sku: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(500))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(Money)
+    discount_minor: Mapped[int] = mapped_column(Money)
+    tax_minor: Mapped[int] = mapped_column(Money)
+    total_minor: Mapped[int] = mapped_column(Money)
+    product_external_id: Mapped[str | None] = mapped_column(String(128))
+    variant_external_id: Mapped[str | None] = mapped_column(String(128))
+
+
+# --- the books -----------------------------------------------------------------------
+
+
+class JournalEntry(Base):
+    """A posted entry: immutable. Changes upstream post a further entry (sequence + 1)."""
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "source_type", "source_id", "sequence"),
+        Index("ix_journal_entries_source", "integration_id", "source_type", "source_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str | None] = mapped_column(ForeignKey("integrations.id"))
+    source_type: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(128))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(20))  # original | adjustment | reversal
+    entry_date: Mapped[date] = mapped_column(Date, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    memo: Mapped[str | None] = mapped_column(Text)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JournalLine(Base):
+    __tablename__ = "journal_lines"
+    __table_args__ = (
+        CheckConstraint(
+            "debit_minor >= 0 AND credit_minor >= 0 AND (debit_minor = 0 OR credit_minor = 0)",
+            name="one_side",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    debit_minor: Mapped[int] = mapped_column(Money, default=0)
+    credit_minor: Mapped[int] = mapped_column(Money, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    memo: Mapped[str | None] = mapped_column(Text)

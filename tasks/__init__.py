@@ -1,0 +1,1 @@
+"""Prefect tasks: one step over one page or batch (extract, map, load, bookkeeping)."""

@@ -1,0 +1,30 @@
+"""Load: one batch into the ledger, with the sync's counters and cursor, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from ledger.db import transaction
+from ledger.orders import load_order_batch
+from tasks.map import MappedBatch
+from tasks.retry import retry_if_transient
+
+
+@task(name="load-orders-batch", retries=3, retry_delay_seconds=[1, 3, 10],
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      persist_result=False)
+def load_orders(
+    integration_id: str, sync_id: str | None, source_type: str, batch: MappedBatch,
+    resume_cursor: str | None = None, stream_cursor: tuple[str, str] | None = None,
+) -> dict[str, int]:
+    """Upsert the batch's orders, post their journals, count them on the sync and move its
+    cursors — all or nothing."""
+    with transaction() as conn:
+        result = load_order_batch(
+            conn, integration_id, source_type, batch.documents, sync_id=sync_id,
+            failures=batch.failures, cursor=stream_cursor, resume_cursor=resume_cursor,
+        )
+    return asdict(result)

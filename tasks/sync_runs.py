@@ -1,0 +1,76 @@
+"""Bookkeeping of a sync run: open it (or pick up the one the API opened), close it, and
+publish its summary in Prefect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from ledger.db import transaction
+from ledger.migrate import ensure_schema
+from ledger.syncs import (
+    count_open_failures,
+    create_sync_run,
+    find_sync_run,
+    get_cursor,
+    get_sync_run,
+    mark_finished,
+    mark_started,
+    update_sync_run,
+)
+
+TASK_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(name="open-sync-run", **TASK_OPTIONS)
+def open_sync_run(
+    integration_id: str, operation: str, parameters: dict[str, Any], sync_id: str | None,
+    flow_run_id: str | None,
+) -> dict[str, Any]:
+    """Start the sync record the API opened, or open one (a run started from the Prefect UI)."""
+    ensure_schema()
+    with transaction() as conn:
+        run = (find_sync_run(conn, sync_id) if sync_id else None) or create_sync_run(
+            conn, integration_id, operation, parameters, sync_id=sync_id,
+            flow_run_id=flow_run_id, status="processing",
+        )
+        mark_started(conn, run["id"], flow_run_id)
+        return get_sync_run(conn, run["id"])
+
+
+@task(name="read-stream-cursor", **TASK_OPTIONS)
+def read_stream_cursor(integration_id: str, stream: str) -> str | None:
+    """The stream's high-water mark."""
+    with transaction() as conn:
+        return get_cursor(conn, integration_id, stream)
+
+
+@task(name="set-records-to-process", **TASK_OPTIONS)
+def set_records_to_process(sync_id: str, count: int) -> None:
+    """Record how many records the sync expects (for progress and estimates)."""
+    with transaction() as conn:
+        update_sync_run(conn, sync_id, records_to_process=count)
+
+
+@task(name="finish-sync-run", **TASK_OPTIONS)
+def finish_sync_run(sync_id: str, error_code: str | None = None,
+                    error_message: str | None = None) -> dict[str, Any]:
+    """Close the sync: failed with its error, completed, or completed_with_errors when some
+    records failed; publish the summary table artifact."""
+    with transaction() as conn:
+        if error_code:
+            status = "failed"
+        else:
+            status = "completed_with_errors" if count_open_failures(conn, sync_id) else "completed"
+        mark_finished(conn, sync_id, status, error_code=error_code, error_message=error_message)
+        run = get_sync_run(conn, sync_id)
+    table = [{"counter": k, "value": v} for k, v in sorted(run["counters"].items())]
+    table.append({"counter": "status", "value": status})
+    create_table_artifact(
+        key=f"{sync_id.replace('_', '-').lower()}-summary", table=table,
+        description=f"{run['operation']} {sync_id}: {status}",
+    )
+    return run
