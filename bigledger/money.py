@@ -23,6 +23,19 @@ _EXPONENTS: dict[str, int] = {
 }
 
 
+# Active ISO 4217 codes: an amount in anything else is refused rather than guessed at.
+ISO_4217 = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
+BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN
+ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD
+JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT
+MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG
+QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS
+TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG
+XOF XPF YER ZAR ZMW ZWG ZWL
+""".split())
+
+
 class MoneyError(ValueError):
     """An amount that cannot be represented exactly in its currency."""
 
@@ -36,7 +49,7 @@ def currency_exponent(currency: str) -> int:
 def normalize_currency(currency: str) -> str:
     """Upper-case three-letter ISO code; raises MoneyError for anything else."""
     code = currency.strip() if isinstance(currency, str) else ""
-    if len(code) != 3 or not code.isalpha():
+    if code.upper() not in ISO_4217:
         raise MoneyError(f"not an ISO 4217 currency code: {currency!r}")
     return code.upper()
 

@@ -27,7 +27,11 @@ from ledger.syncs import (
 )
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
-IdPath = Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+
+
+def id_path() -> Any:
+    """A fresh Path() per parameter: FastAPI must not share one FieldInfo between routes."""
+    return Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
 
 
 @router.get("/available", summary="List available integrations")
@@ -36,7 +40,7 @@ def available() -> dict[str, Any]:
 
 
 @router.post("/{integrationId}/setup", summary="Set up an integration")
-def setup(body: SetupRequest, integrationId: str = IdPath) -> dict[str, Any]:  # noqa: N803
+def setup(body: SetupRequest, integrationId: str = id_path()) -> dict[str, Any]:  # noqa: N803
     """Check the credentials against the platform, then store them encrypted."""
     platform = integrationId
     if platform not in catalog_ids():
@@ -65,7 +69,7 @@ def _shop_summary(shop: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/syncs/{syncId}", summary="Progress and result of a sync")
-def sync_status(syncId: str = IdPath) -> dict[str, Any]:  # noqa: N803
+def sync_status(syncId: str = id_path()) -> dict[str, Any]:  # noqa: N803
     with transaction() as conn:
         run = get_sync_run(conn, syncId)
     if run["status"] not in FINISHED and run.get("flow_run_id"):
@@ -81,7 +85,7 @@ def sync_status(syncId: str = IdPath) -> dict[str, Any]:  # noqa: N803
 
 
 @router.get("/{integrationId}/status", summary="Integration status and statistics")
-def integration_status(integrationId: str = IdPath) -> dict[str, Any]:  # noqa: N803
+def integration_status(integrationId: str = id_path()) -> dict[str, Any]:  # noqa: N803
     with transaction() as conn:
         record = get_integration(conn, integrationId)
         week = recent_sync_runs(conn, record.id, timedelta(days=7))
