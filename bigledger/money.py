@@ -105,6 +105,11 @@ def format_minor(minor: int, currency: str) -> str:
     return str(from_minor(minor, currency))
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"JSON constant {name} is not a number we accept")
+
+
 def loads_exact(text: str | bytes) -> Any:
-    """json.loads that turns every JSON number with a fraction into Decimal, never float."""
-    return json.loads(text, parse_float=Decimal)
+    """json.loads that turns every JSON number with a fraction into Decimal, never float
+    (NaN and Infinity are refused)."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_no_constants)

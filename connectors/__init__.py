@@ -1,0 +1,1 @@
+"""Platform connectors: HTTP, auth, pagination and rate limits composed per platform."""

@@ -41,7 +41,9 @@ TOKEN_HEADER = "X-Shopify-Access-Token"
 MAX_QUERY_COST = 1000  # Shopify refuses a single query whose requested cost exceeds this.
 MAX_PAGE = 250  # largest `first` any Shopify connection accepts
 
+# "any" is accepted as an explicit "no filter", as in Shopify's REST filters.
 FinancialStatus = Literal[
+    "any",
     "paid",
     "partially_paid",
     "pending",
@@ -52,7 +54,7 @@ FinancialStatus = Literal[
     "expired",
     "unpaid",
 ]
-FulfillmentStatus = Literal["fulfilled", "shipped", "partial", "unfulfilled", "unshipped"]
+FulfillmentStatus = Literal["any", "fulfilled", "shipped", "partial", "unfulfilled", "unshipped"]
 
 
 class OrderSortKey(StrEnum):
@@ -112,6 +114,8 @@ class OrderFilter(BaseModel):
             ("fulfillment_status", self.fulfillment_statuses),
         ):
             unique = list(dict.fromkeys(values))
+            if "any" in unique:
+                continue
             if len(unique) == 1:
                 terms.append(f"{field_name}:{unique[0]}")
             elif unique:
@@ -149,9 +153,14 @@ class Page:
 
 
 class _QueryTooExpensive(PlatformError):
-    def __init__(self, message: str, *, cost: int | None) -> None:
-        super().__init__(message, details={"cost": cost})
+    def __init__(self, message: str, *, cost: int | None, max_cost: int | None) -> None:
+        super().__init__(message, details={"cost": cost, "maxCost": max_cost})
         self.cost = cost
+        self.max_cost = max_cost or MAX_QUERY_COST
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else None
 
 
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
@@ -332,12 +341,14 @@ class ShopifyConnector:
         if "ACCESS_DENIED" in codes:
             raise AuthFailed(f"shopify denied access: {message}", details=details)
         if "MAX_COST_EXCEEDED" in codes:
-            reported = next(
-                (get_path(e, "extensions.cost") for e in items if get_path(e, "extensions.cost")),
-                None,
+            extensions = next(
+                (get_path(e, "extensions") for e in items if get_path(e, "extensions.cost")), {}
             )
-            cost = int(reported) if isinstance(reported, int | Decimal) else None
-            raise _QueryTooExpensive(f"shopify query too expensive: {message}", cost=cost)
+            raise _QueryTooExpensive(
+                f"shopify query too expensive: {message}",
+                cost=_int_or_none(extensions.get("cost")),
+                max_cost=_int_or_none(extensions.get("maxCost")),
+            )
         raise PlatformError(f"shopify GraphQL error: {message}", details=details)
 
     # -- operations ------------------------------------------------------------------------
@@ -366,9 +377,10 @@ class ShopifyConnector:
 
         `first` defaults to, and is capped at, the largest cost-safe page size.
         """
-        size = min(first, self.max_orders_page_size()) if first else self.max_orders_page_size()
-        if size < 1:
+        if first is not None and first < 1:
             raise ValueError("first must be positive")
+        cap = self.max_orders_page_size()
+        size = min(first, cap) if first is not None else cap
         variables: dict[str, Any] = {
             "after": after,
             "query": filter.to_search_query(),
@@ -381,7 +393,7 @@ class ShopifyConnector:
                 break
             except _QueryTooExpensive as exc:
                 # Our estimate and the platform's disagree: trust the platform, remember it.
-                smaller = (size * MAX_QUERY_COST) // exc.cost if exc.cost else size // 2
+                smaller = (size * exc.max_cost) // exc.cost if exc.cost else size // 2
                 smaller = min(smaller, size - 1)
                 if smaller < 1:
                     raise PlatformError(exc.message, details=exc.details) from None

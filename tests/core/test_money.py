@@ -54,3 +54,9 @@ def test_json_numbers_never_become_floats():
     data = loads_exact('{"a": 0.1, "b": [1.25, 3], "c": "2.50"}')
     assert data == {"a": Decimal("0.1"), "b": [Decimal("1.25"), 3], "c": "2.50"}
     assert not any(isinstance(v, float) for v in (data["a"], *data["b"]))
+
+
+@pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": Infinity}', '[-Infinity]'])
+def test_json_nan_and_infinity_are_refused(text):
+    with pytest.raises(ValueError):
+        loads_exact(text)
