@@ -54,6 +54,6 @@ def dump(engine, tables=("sales_orders", "sales_order_lines", "customers", "jour
         for table in tables:
             rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
             out[table] = sorted(
-                (tuple(sorted((k, str(v)) for k, v in r.items())) for r in rows)
+                tuple(sorted((k, str(v)) for k, v in r.items())) for r in rows
             )
     return out

@@ -56,8 +56,9 @@ def test_refund_posts_an_adjusting_entry_and_keeps_the_original(ledger_engine):
         original_rows = dump(ledger_engine)["journal_lines"]
         result = load_order_batch(conn, iid, "shopify.order", docs(refunded))
         assert (result.updated, result.entries_posted) == (1, 1)
-        kinds = conn.execute(select(JournalEntry.sequence, JournalEntry.kind, JournalEntry.entry_date)
-                             .order_by(JournalEntry.sequence)).all()
+        kinds = conn.execute(
+            select(JournalEntry.sequence, JournalEntry.kind, JournalEntry.entry_date)
+            .order_by(JournalEntry.sequence)).all()
         assert [(s, k) for s, k, _ in kinds] == [(0, "original"), (1, "adjustment")]
         assert str(kinds[1][2]) == "2024-02-03"
         status = conn.execute(select(SalesOrder.financial_status)).scalar_one()

@@ -22,7 +22,8 @@ def draft(*lines: tuple[str, int, int], currency: str = "MYR") -> JournalDraft:
 
 def test_unbalanced_entry_is_refused_and_nothing_is_written(ledger_engine):
     entry = EntryToPost(None, "manual", "x1", 0, "original", date(2024, 1, 1), "MYR", "bad",
-                        [JournalLineDraft("acc_bank", 1000, 0), JournalLineDraft("acc_sales", 0, 999)])
+                        [JournalLineDraft("acc_bank", 1000, 0),
+                         JournalLineDraft("acc_sales", 0, 999)])
     with pytest.raises(UnbalancedEntry) as info:
         with ledger_engine.begin() as conn:
             post_entries(conn, [entry])
