@@ -1,0 +1,506 @@
+"""The Shopify Admin GraphQL sandbox as an ASGI app.
+
+Request path, in this order: version check, faults that act
+before the app (slow, 5xx, 429), authentication, body parsing, GraphQL parse + validation,
+cost calculation and the single-query maximum, the leaky bucket (or a throttle storm),
+execution, then the response (which a malformed-body fault may mangle).
+
+Control routes (`/__sandbox/...`) need no token: they are the test harness's handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import OrderedDict
+from typing import Any, Literal
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    execute_sync,
+    parse,
+    specified_rules,
+    validate,
+)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.shopify.config import ShopifySandboxConfig, parse_start
+from sandbox.shopify.cost import LeakyBucket, plan_cost
+from sandbox.shopify.executor import EXECUTOR_CLASS
+from sandbox.shopify.faults import (
+    RATE_LIMIT_BODY,
+    FaultPlan,
+    FaultsSpec,
+    Stats,
+    corrupt,
+    server_error_body,
+)
+from sandbox.shopify.schema import shopify_schema
+from sandbox.shopify.store import ActionError, OrderStore
+
+try:  # orjson is several times faster for big pages; plain json is the fallback.
+    import orjson
+
+    def _dumps(value: Any) -> bytes:
+        return orjson.dumps(value)
+
+except ImportError:  # pragma: no cover - depends on the environment
+
+    def _dumps(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+log = logging.getLogger(__name__)
+
+VERSION_RE = re.compile(r"\d{4}-\d{2}|unstable")
+UNAUTHORIZED_BODY = {
+    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
+}
+MISSING_QUERY_BODY = {"errors": {"query": "Required parameter missing or invalid"}}
+THROTTLED_ERROR = {
+    "message": "Throttled",
+    "extensions": {
+        "code": "THROTTLED",
+        "documentation": "https://shopify.dev/api/usage/rate-limits",
+    },
+}
+JSON_TYPE = "application/json; charset=utf-8"
+
+# Shopify runs graphql-ruby, whose validation errors carry these codes.
+_RULE_CODES = {
+    "ExecutableDefinitionsRule": "definitionNotExecutable",
+    "KnownOperationTypesRule": "missingOperationType",
+    "UniqueOperationNamesRule": "operationNotUnique",
+    "LoneAnonymousOperationRule": "anonymousOperationNotAlone",
+    "KnownTypeNamesRule": "undefinedType",
+    "FragmentsOnCompositeTypesRule": "fragmentOnNonCompositeType",
+    "VariablesAreInputTypesRule": "variableRequiresValidType",
+    "ScalarLeafsRule": "selectionMismatch",
+    "FieldsOnCorrectTypeRule": "undefinedField",
+    "UniqueFragmentNamesRule": "fragmentNotUnique",
+    "KnownFragmentNamesRule": "undefinedFragment",
+    "NoUnusedFragmentsRule": "useAndDefineFragment",
+    "PossibleFragmentSpreadsRule": "cannotSpreadFragment",
+    "NoFragmentCyclesRule": "infiniteLoop",
+    "UniqueVariableNamesRule": "variableNotUnique",
+    "NoUndefinedVariablesRule": "variableNotDefined",
+    "NoUnusedVariablesRule": "variableNotUsed",
+    "KnownDirectivesRule": "undefinedDirective",
+    "UniqueDirectivesPerLocationRule": "directiveNotUniqueForLocation",
+    "KnownArgumentNamesRule": "argumentNotAccepted",
+    "UniqueArgumentNamesRule": "argumentNotUnique",
+    "ValuesOfCorrectTypeRule": "argumentLiteralsIncompatible",
+    "ProvidedRequiredArgumentsRule": "missingRequiredArguments",
+    "VariablesInAllowedPositionRule": "variableMismatch",
+    "OverlappingFieldsCanBeMergedRule": "fieldConflict",
+    "UniqueInputFieldNamesRule": "inputFieldNotUnique",
+}
+
+
+def _validate(schema: Any, document: DocumentNode) -> list[GraphQLError]:
+    """graphql-core validation with each error stamped with its Shopify-style code.
+
+    Rules report through different channels, so the code is found by re-running the rules
+    one by one, which only happens for invalid documents (and those are cached)."""
+    errors = validate(schema, document)
+    if not errors:
+        return errors
+    codes: dict[tuple[str, str], str] = {}
+    for rule in specified_rules:
+        for error in validate(schema, document, [rule]):
+            codes.setdefault(_error_key(error), _RULE_CODES.get(rule.__name__, "validationFailed"))
+    for error in errors:
+        code = codes.get(_error_key(error), "validationFailed")
+        error.extensions = {**(error.extensions or {}), "code": code}
+    return errors
+
+
+def _error_key(error: GraphQLError) -> tuple[str, str]:
+    return error.message, repr(error.locations)
+
+
+def _format_error(error: GraphQLError) -> dict[str, Any]:
+    formatted: dict[str, Any] = {"message": error.message}
+    if error.locations:
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
+    if error.path:
+        formatted["path"] = list(error.path)
+    extensions = dict(error.extensions or {})
+    if "code" not in extensions:
+        if error.path is None:  # raised before execution: variables or operation choice
+            is_variable = error.message.startswith("Variable")
+            extensions["code"] = "INVALID_VARIABLE" if is_variable else "BAD_REQUEST"
+        else:  # an unexpected exception inside a resolver: a sandbox bug, say so
+            log.error("resolver failed at %s", error.path, exc_info=error.original_error)
+            formatted["message"] = "Internal error. Looks like something went wrong on our end."
+            extensions["code"] = "INTERNAL_SERVER_ERROR"
+    formatted["extensions"] = extensions
+    return formatted
+
+
+# ---- control models -----------------------------------------------------------------------
+
+
+class DatasetSpec(BaseModel):
+    """Fields of `dataset` in POST /__sandbox/control; absent ones keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+    seed: int | None = None
+    size: int | None = Field(None, ge=0)
+    currency: str | None = None
+    start: str | None = None
+    interval_seconds: int | None = Field(None, ge=1)
+    customer_pool: int | None = Field(None, ge=1)
+    timezone: str | None = None
+    money_format: Literal["fixed", "trimmed"] | None = None
+
+
+class BucketSpec(BaseModel):
+    """`bucket` in POST /__sandbox/control. `max_query_cost: null` lifts the limit."""
+
+    model_config = ConfigDict(extra="forbid")
+    maximum_available: float | None = Field(None, gt=0)
+    restore_rate: float | None = Field(None, ge=0)
+    max_query_cost: int | None = Field(None, ge=1)
+    refill: bool = False
+    drain: bool = False
+    available: float | None = Field(None, ge=0, description="set the current level")
+
+
+class ControlRequest(BaseModel):
+    """Body of POST /__sandbox/control; every key optional, applied in this order."""
+
+    model_config = ConfigDict(extra="forbid")
+    clear_faults: bool = False
+    faults: FaultsSpec | None = None
+    dataset: DatasetSpec | None = None
+    throttling: bool | None = None
+    bucket: BucketSpec | None = None
+    access_tokens: list[str] | None = None
+    reset_stats: bool = False
+
+
+class OrderUpdateRequest(BaseModel):
+    """Body of POST /__sandbox/orders/{legacyId}/update."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["touch", "refund", "cancel", "pay", "fulfill"]
+    amount: str | None = Field(None, description="refund amount in shop currency; default all")
+    reason: Literal["CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"] | None = None
+    note: str | None = None
+
+
+# ---- the sandbox ---------------------------------------------------------------------------
+
+
+class ShopifySandbox:
+    """State of one emulated shop (data, bucket, faults, stats) and its request handlers."""
+
+    def __init__(self, config: ShopifySandboxConfig | None = None) -> None:
+        self.config = config or ShopifySandboxConfig()
+        self.schema = shopify_schema()
+        self.store = OrderStore(self.config)
+        self.bucket = self._new_bucket(self.config)
+        self.faults = FaultPlan()
+        self.stats = Stats()
+        self._documents: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = (
+            OrderedDict()
+        )
+        self._sequence = 0
+        # The leaf fast path; None means graphql-core's stock executor (tests compare both).
+        self.executor_class: type | None = EXECUTOR_CLASS
+
+    @staticmethod
+    def _new_bucket(config: ShopifySandboxConfig) -> LeakyBucket:
+        return LeakyBucket(
+            config.maximum_available, config.restore_rate, config.monotonic, config.throttling
+        )
+
+    # ---- configuration --------------------------------------------------------------
+
+    def reconfigure(self, rebuild: bool = False, **changes: Any) -> None:
+        """Apply config changes; dataset fields (or `rebuild`) regenerate the data and drop
+        every runtime order change."""
+        self.config = self.config.with_changes(**changes)
+        dataset_keys = {"seed", "size", "currency", "start", "interval_seconds",
+                        "customer_pool", "timezone", "money_format"}  # fmt: skip
+        if rebuild or dataset_keys & set(changes):
+            self.store = OrderStore(self.config)
+        if {"maximum_available", "restore_rate", "throttling", "monotonic"} & set(changes):
+            self.bucket = self._new_bucket(self.config)
+
+    def state(self) -> dict[str, Any]:
+        """What GET /__sandbox/control shows."""
+        return {
+            "dataset": self.config.dataset_summary(),
+            "throttling": self.config.throttling,
+            "bucket": {
+                **self.bucket.status(),
+                "maxQueryCost": self.config.max_query_cost,
+            },
+            "faults": self.faults.describe(),
+            "access_tokens": len(self.config.access_tokens),
+            "modified_orders": len(self.store.overlay),
+        }
+
+    # ---- GraphQL pipeline (no HTTP, no faults except the throttle storm) ----------------
+
+    def _document(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        """Parsed and validated document, cached by query text (clients repeat queries)."""
+        cached = self._documents.get(query)
+        if cached is not None:
+            self._documents.move_to_end(query)
+            return cached
+        try:
+            document: DocumentNode | None = parse(query)
+        except GraphQLSyntaxError as exc:
+            exc.extensions = {"code": "parseError"}
+            result: tuple[DocumentNode | None, list[GraphQLError]] = (None, [exc])
+        else:
+            errors = _validate(self.schema, document)
+            result = (None, errors) if errors else (document, [])
+        self._documents[query] = result
+        if len(self._documents) > 128:
+            self._documents.popitem(last=False)
+        return result
+
+    def _cost(self, requested: int | None, actual: int | None) -> dict[str, Any]:
+        return {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": self.bucket.status(),
+        }
+
+    def run(
+        self,
+        query: str,
+        variables: Any = None,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Execute one GraphQL request and return the response body as Shopify shapes it."""
+        if variables is not None and not isinstance(variables, dict):
+            error = {"message": "Variables must be a JSON object",
+                     "extensions": {"code": "INVALID_VARIABLE"}}  # fmt: skip
+            return {"errors": [error], "extensions": {"cost": self._cost(0, 0)}}
+        document, errors = self._document(query)
+        if document is None:
+            self.stats.invalid_queries += 1
+            return {
+                "errors": [_format_error(e) for e in errors],
+                "extensions": {"cost": self._cost(0, 0)},
+            }
+        plan = plan_cost(self.schema, document, operation_name, variables)
+        requested = plan.requested()
+        limit = self.config.max_query_cost
+        if limit is not None and requested > limit:
+            self.stats.max_cost_exceeded += 1
+            message = (
+                f"Query cost is {requested}, which exceeds the single query max cost limit "
+                f"({limit}).\n\nSee https://shopify.dev/concepts/about-apis/rate-limits for "
+                "more information on how the\ncost of a query is calculated.\n\nTo query "
+                "larger amounts of data with fewer limits, bulk operations should be used "
+                "instead.\nSee https://shopify.dev/api/usage/bulk-operations/queries for "
+                "usage details.\n"
+            )
+            error = {
+                "message": message,
+                "extensions": {"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": limit},
+            }
+            return {"errors": [error], "extensions": {"cost": self._cost(requested, None)}}
+        if self.faults.throttle_storm.fire():
+            self.stats.faults_served["throttle_storm"] += 1
+            return self._throttled(requested)
+        if not self.bucket.try_spend(requested):
+            return self._throttled(requested)
+        context: dict[str, Any] = {"sandbox": self}
+        extra = {"executor_class": self.executor_class} if self.executor_class else {}
+        result = execute_sync(
+            self.schema,
+            document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            **extra,
+        )
+        actual = plan.actual(result.data)
+        self.bucket.give_back(requested - actual)
+        self.stats.executed += 1
+        self.stats.actual_cost += actual
+        body: dict[str, Any] = {}
+        if result.errors:
+            formatted = [_format_error(e) for e in result.errors]
+            if result.data is not None or any(e.path for e in result.errors):
+                body["data"] = result.data
+            body["errors"] = formatted
+        else:
+            body["data"] = result.data
+        extensions: dict[str, Any] = {"cost": self._cost(requested, actual)}
+        if context.get("search"):
+            extensions["search"] = context["search"]
+        body["extensions"] = extensions
+        return body
+
+    def _throttled(self, requested: int) -> dict[str, Any]:
+        self.stats.throttled += 1
+        return {"errors": [THROTTLED_ERROR], "extensions": {"cost": self._cost(requested, None)}}
+
+    # ---- HTTP handlers --------------------------------------------------------------
+
+    async def graphql_endpoint(self, request: Request) -> Response:
+        version = request.path_params["version"]
+        if not VERSION_RE.fullmatch(version):
+            return JSONResponse({"errors": "Not Found"}, status_code=404)
+        self.stats.requests += 1
+        self._sequence += 1
+        headers = {
+            "X-Shopify-API-Version": version,
+            "X-Request-Id": f"sandbox-{self._sequence:08d}",
+        }
+        faults = self.faults
+        if faults.slow.fire():
+            self.stats.faults_served["slow"] += 1
+            await asyncio.sleep(faults.delay_ms / 1000)
+        if faults.http_5xx.fire():
+            self.stats.faults_served["http_5xx"] += 1
+            content, media = server_error_body(faults.status_5xx, faults.body_5xx)
+            return Response(content, faults.status_5xx, headers=headers, media_type=media)
+        if faults.http_429.fire():
+            self.stats.faults_served["http_429"] += 1
+            headers["Retry-After"] = faults.retry_after_header()
+            return Response(_dumps(RATE_LIMIT_BODY), 429, headers=headers, media_type=JSON_TYPE)
+        token = request.headers.get("x-shopify-access-token")
+        if faults.token_revoked or token not in self.config.access_tokens:
+            self.stats.unauthorized += 1
+            if faults.token_revoked:
+                self.stats.faults_served["token_revoked"] += 1
+            return Response(_dumps(UNAUTHORIZED_BODY), 401, headers=headers, media_type=JSON_TYPE)
+
+        query, variables, operation_name = await self._read_body(request)
+        if not query:
+            return Response(_dumps(MISSING_QUERY_BODY), 400, headers=headers, media_type=JSON_TYPE)
+        payload = _dumps(self.run(query, variables, operation_name))
+        if faults.malformed.fire():
+            self.stats.faults_served["malformed"] += 1
+            payload = corrupt(payload, faults.malformed_mode)
+        return Response(payload, 200, headers=headers, media_type=JSON_TYPE)
+
+    @staticmethod
+    async def _read_body(request: Request) -> tuple[str | None, Any, str | None]:
+        raw = await request.body()
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("application/graphql"):
+            return raw.decode("utf-8", "replace"), None, None
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            return None, None, None
+        if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+            return None, None, None
+        operation = data.get("operationName")
+        if not isinstance(operation, str):
+            operation = None
+        return data["query"], data.get("variables"), operation
+
+    async def control_endpoint(self, request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse(self.state())
+        try:
+            spec = ControlRequest.model_validate_json(await request.body() or b"{}")
+            self.apply_control(spec)
+        except ValidationError as exc:
+            return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=422)
+        return JSONResponse(self.state())
+
+    def apply_control(self, spec: ControlRequest) -> None:
+        """Apply a control request (also usable directly from tests)."""
+        if spec.clear_faults:
+            self.faults = FaultPlan()
+        if spec.faults is not None:
+            spec.faults.apply(self.faults)
+        changes: dict[str, Any] = {}
+        if spec.dataset is not None:
+            dataset = spec.dataset.model_dump(exclude_unset=True)
+            if "start" in dataset and dataset["start"] is not None:
+                dataset["start"] = parse_start(dataset["start"])
+            changes.update({k: v for k, v in dataset.items() if v is not None or k == "timezone"})
+        if spec.throttling is not None:
+            changes["throttling"] = spec.throttling
+        if spec.access_tokens is not None:
+            changes["access_tokens"] = tuple(spec.access_tokens)
+        bucket = spec.bucket
+        if bucket is not None:
+            for key in ("maximum_available", "restore_rate"):
+                if getattr(bucket, key) is not None:
+                    changes[key] = getattr(bucket, key)
+            if "max_query_cost" in bucket.model_fields_set:
+                changes["max_query_cost"] = bucket.max_query_cost
+        if changes or spec.dataset is not None:
+            # Any `dataset` key is a reset, even `{}`: runtime order changes are dropped.
+            self.reconfigure(rebuild=spec.dataset is not None, **changes)
+        if bucket is not None:
+            if bucket.refill:
+                self.bucket.reset()
+            if bucket.drain:
+                self.bucket.drain()
+            if bucket.available is not None:
+                self.bucket.reset()
+                self.bucket.drain(self.bucket.maximum - bucket.available)
+        if spec.reset_stats:
+            self.stats = Stats()
+
+    async def stats_endpoint(self, request: Request) -> Response:
+        return JSONResponse(
+            {**self.stats.describe(), "throttleStatus": self.bucket.status(),
+             "dataset": self.config.dataset_summary()}
+        )  # fmt: skip
+
+    async def update_order_endpoint(self, request: Request) -> Response:
+        legacy_id = request.path_params["legacy_id"]
+        try:
+            spec = OrderUpdateRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+        try:
+            summary = self.store.update(
+                legacy_id, spec.action, amount=spec.amount, reason=spec.reason, note=spec.note
+            )
+        except KeyError:
+            return JSONResponse({"error": f"no order {legacy_id}"}, status_code=404)
+        except ActionError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        return JSONResponse(summary)
+
+    def routes(self) -> list[Route]:
+        """Routes with absolute paths, so a composite sandbox can list them beside others."""
+        return [
+            Route("/admin/api/{version}/graphql.json", self.graphql_endpoint, methods=["POST"]),
+            Route("/__sandbox/control", self.control_endpoint, methods=["GET", "POST"]),
+            Route("/__sandbox/stats", self.stats_endpoint, methods=["GET"]),
+            Route(
+                "/__sandbox/orders/{legacy_id:int}/update",
+                self.update_order_endpoint,
+                methods=["POST"],
+            ),
+        ]
+
+
+def create_app(config: ShopifySandboxConfig | None = None, **overrides: Any) -> Starlette:
+    """A Starlette app serving one Shopify sandbox; `app.state.sandbox` is its state."""
+    if overrides:
+        config = (config or ShopifySandboxConfig()).with_changes(**overrides)
+    sandbox = ShopifySandbox(config)
+    app = Starlette(routes=sandbox.routes())
+    app.state.sandbox = sandbox
+    return app

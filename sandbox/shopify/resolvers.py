@@ -1,0 +1,252 @@
+"""Resolvers for the fields that take arguments; everything else is a plain dict lookup.
+
+Generated orders are dicts keyed by GraphQL field names, so graphql-core's default resolver
+serves them; only connections, lookups and counts need code. The sandbox itself (store,
+config, stats) arrives as `info.context["sandbox"]`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from graphql import GraphQLError, GraphQLResolveInfo
+
+from sandbox.shopify.store import CursorError, decode_cursor, encode_cursor
+
+SHOP_ID = "gid://shopify/Shop/68800000001"
+
+
+def _bad_request(message: str, code: str = "BAD_REQUEST") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def _check_window(
+    info: GraphQLResolveInfo, first: int | None, last: int | None, limit: int
+) -> None:
+    """Shopify's rules for connection page sizes."""
+    if first is None and last is None:
+        raise _bad_request("you must provide one of first or last")
+    if first is not None and last is not None:
+        raise _bad_request("providing both first and last is not supported")
+    size = first if first is not None else last
+    name = "first" if first is not None else "last"
+    if size is not None and not 0 <= size <= limit:
+        raise _bad_request(
+            f"The '{name}' argument on the connection field '{info.field_name}' must be "
+            f"between 0 and {limit} (got {size}).",
+            "argumentLiteralsIncompatible",
+        )
+
+
+def _page_info(has_next: bool, has_previous: bool, cursors: list[str]) -> dict[str, Any]:
+    return {
+        "hasNextPage": has_next,
+        "hasPreviousPage": has_previous,
+        "startCursor": cursors[0] if cursors else None,
+        "endCursor": cursors[-1] if cursors else None,
+    }
+
+
+def _connection(nodes: list[Any], cursors: list[str], has_next: bool, has_prev: bool) -> dict:
+    return {
+        "nodes": nodes,
+        "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
+        "pageInfo": _page_info(has_next, has_prev, cursors),
+    }
+
+
+def _cursor_position(ids: list[int], cursor: str) -> int:
+    """Index in `ids` of the element a list cursor points at."""
+    try:
+        last_id, _ = decode_cursor(cursor)
+    except CursorError as exc:
+        raise _bad_request(str(exc)) from exc
+    pos = bisect_right(ids, last_id) - 1
+    if pos < 0 or ids[pos] != last_id:
+        raise _bad_request("Invalid cursor.")
+    return pos
+
+
+def _slice_connection(
+    info: GraphQLResolveInfo,
+    items: list[dict[str, Any]],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    reverse: bool,
+) -> dict[str, Any]:
+    """A connection over a small in-memory list sorted by legacy id (line items etc.)."""
+    _check_window(info, first, last, info.context["sandbox"].config.max_page_size)
+    ids = [item["_legacy"] for item in items]
+    order = list(range(len(items)))
+    if reverse:
+        order.reverse()
+    start, end = 0, len(order)
+    # Positions in the (possibly reversed) walk that the cursors point at.
+    walk_pos = {idx: n for n, idx in enumerate(order)}
+    if after is not None:
+        start = walk_pos[_cursor_position(ids, after)] + 1
+    if before is not None:
+        end = walk_pos[_cursor_position(ids, before)]
+    window = order[start:end] if start < end else []
+    if first is not None:
+        chosen = window[:first]
+        has_next, has_prev = len(window) > first, start > 0
+    else:
+        chosen = window[len(window) - last :] if last else []
+        has_next, has_prev = end < len(order), len(window) > (last or 0)
+    nodes = [items[i] for i in chosen]
+    cursors = [encode_cursor(n["_legacy"], n["_legacy"]) for n in nodes]
+    return _connection(nodes, cursors, has_next, has_prev)
+
+
+# ---- Query ---------------------------------------------------------------------------------
+
+
+def resolve_shop(_root: Any, info: GraphQLResolveInfo) -> dict[str, Any]:
+    sandbox = info.context["sandbox"]
+    config = sandbox.config
+    zone = config.iana_timezone
+    return {
+        "id": SHOP_ID,
+        "name": config.shop_name,
+        "email": config.shop_email,
+        "contactEmail": config.shop_email,
+        "myshopifyDomain": config.shop_domain,
+        "currencyCode": config.currency,
+        "enabledPresentmentCurrencies": [config.currency],
+        "ianaTimezone": zone,
+        "timezoneAbbreviation": datetime.now(ZoneInfo(zone)).tzname() or "UTC",
+        "taxesIncluded": sandbox.store.dataset.profile.taxes_included_percent >= 50,
+        "plan": {
+            "displayName": config.plan_name,
+            "partnerDevelopment": False,
+            "shopifyPlus": config.plan_name == "Shopify Plus",
+        },
+    }
+
+
+def resolve_order(_root: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:  # noqa: A002
+    prefix = "gid://shopify/"
+    if not id.startswith(prefix) or id.count("/") != 4:
+        raise _bad_request(f"Invalid global id '{id}'", "argumentLiteralsIncompatible")
+    kind, _, number = id[len(prefix) :].partition("/")
+    if kind != "Order" or not number.isdigit():
+        return None
+    store = info.context["sandbox"].store
+    index = store.index_of(int(number))
+    return None if index is None else store.order(index)
+
+
+def resolve_orders(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    query: str | None = None,
+    reverse: bool | None = False,
+    sortKey: str | None = None,  # noqa: N803 - GraphQL argument name
+    savedSearchId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
+    sandbox = info.context["sandbox"]
+    _check_window(info, first, last, sandbox.config.max_page_size)
+    store = sandbox.store
+    compiled = store.compile(query)
+    _note_search(info, query, compiled.warnings)
+    try:
+        page = store.page(
+            compiled, sortKey or "PROCESSED_AT", bool(reverse), first, after, last, before
+        )
+    except CursorError as exc:
+        raise _bad_request(str(exc)) from exc
+    nodes = [store.order(i) for i in page.indices]
+    sandbox.stats.orders_served += len(nodes)
+    return _connection(nodes, page.cursors, page.has_next_page, page.has_previous_page)
+
+
+def resolve_orders_count(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    query: str | None = None,
+    limit: int | None = 10_000,
+    savedSearchId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
+    store = info.context["sandbox"].store
+    if limit is not None and limit < 0:
+        raise _bad_request("limit must be a positive number", "argumentLiteralsIncompatible")
+    _note_search(info, query, store.compile(query).warnings)
+    count = store.count(query)
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
+
+
+def _note_search(info: GraphQLResolveInfo, query: str | None, warnings: list[dict]) -> None:
+    """Shopify reports ignored search terms in extensions.search rather than failing."""
+    if warnings:
+        info.context.setdefault("search", []).append(
+            {"path": info.path.as_list(), "query": query, "warnings": warnings}
+        )
+
+
+# ---- Order ---------------------------------------------------------------------------------
+
+
+def resolve_line_items(
+    order: dict[str, Any],
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    reverse: bool | None = False,
+) -> dict[str, Any]:
+    return _slice_connection(info, order["_line_items"], first, after, last, before, bool(reverse))
+
+
+def resolve_shipping_lines(
+    order: dict[str, Any],
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    reverse: bool | None = False,
+    includeRemovals: bool | None = False,  # noqa: N803 - no removed lines are generated
+) -> dict[str, Any]:
+    return _slice_connection(
+        info, order["_shipping_lines"], first, after, last, before, bool(reverse)
+    )
+
+
+def resolve_refunds(
+    order: dict[str, Any], info: GraphQLResolveInfo, first: int | None = None
+) -> list[dict[str, Any]]:
+    refunds = order["_refunds"]
+    return refunds if first is None else refunds[: max(0, first)]
+
+
+def resolve_line_item_tax_lines(
+    item: dict[str, Any], info: GraphQLResolveInfo, first: int | None = None
+) -> list[dict[str, Any]]:
+    lines = item["taxLines"]
+    return lines if first is None else lines[: max(0, first)]
+
+
+RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
+    ("Query", "shop"): resolve_shop,
+    ("Query", "order"): resolve_order,
+    ("Query", "orders"): resolve_orders,
+    ("Query", "ordersCount"): resolve_orders_count,
+    ("Order", "lineItems"): resolve_line_items,
+    ("Order", "shippingLines"): resolve_shipping_lines,
+    ("Order", "refunds"): resolve_refunds,
+    ("LineItem", "taxLines"): resolve_line_item_tax_lines,
+}
