@@ -39,4 +39,4 @@ class ShopifySyncOrdersRequest(SpecModel):
         default=None, alias="orderStatus", max_length=20)
     fulfillment_status: list[ShopifyFulfillmentStatus] | None = Field(
         default=None, alias="fulfillmentStatus", max_length=20)
-    batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=250)
+    batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=1000)

@@ -41,15 +41,18 @@ def sandbox(host: str = typer.Option(None, help="default BIGLEDGER_SANDBOX_HOST"
             size: int = typer.Option(1000, help="number of orders"),
             currency: str = typer.Option("MYR", help="shop currency"),
             no_throttle: bool = typer.Option(False, "--no-throttle",
-                                             help="never run the cost bucket dry")) -> None:
+                                             help="never run the cost bucket dry"),
+            restore_rate: int = typer.Option(100, help="cost points restored per second "
+                                             "(Shopify: 100 standard, 1000 Plus)"),
+            max_available: int = typer.Option(2000, help="cost bucket size")) -> None:
     """Serve the platform sandboxes (Shopify Admin GraphQL, ...) on loopback."""
-    from sandbox.server import serve
-
     from bigledger.settings import get_settings
+    from sandbox.server import serve
 
     settings = get_settings()
     serve(host=host or settings.sandbox_host, port=port or settings.sandbox_port, seed=seed,
-          size=size, currency=currency, throttle=not no_throttle)
+          size=size, currency=currency, throttle=not no_throttle, restore_rate=restore_rate,
+          maximum_available=max_available)
 
 
 @app.command()

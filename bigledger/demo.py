@@ -118,8 +118,11 @@ def run_demo() -> int:
         server_env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
         stack.start("prefect", [str(BIN / "prefect"), "server", "start", "--host", host,
                                 "--port", str(settings.prefect_port)], server_env)
+        # A Shopify Plus-sized cost budget: the connector paces itself by the bucket it
+        # reads back, and 500 orders take seconds rather than minutes.
         stack.start("sandbox", [str(BIN / "bigledger"), "sandbox", "--port",
-                                str(settings.sandbox_port), "--size", "500", "--seed", "7"], env)
+                                str(settings.sandbox_port), "--size", "500", "--seed", "7",
+                                "--restore-rate", "2000", "--max-available", "20000"], env)
         _wait_http(f"{sandbox_url}/__sandbox/stats", stack, what="sandbox")
         _wait_http(f"{prefect_url}/health", stack, timeout=180, what="Prefect server")
         _say(f"  Prefect server  {prefect_url.removesuffix('/api')}")

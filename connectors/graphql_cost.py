@@ -2,8 +2,9 @@
 
 The model is Shopify's calculated query cost as our sandbox implements it:
 scalar 0; object 1 + its selection; connection (a field selecting `nodes` or `edges`)
-2 + first x (cost of one node) ; plain object lists (a selection without nodes/edges, even
-with a `first` argument, e.g. `refunds(first:)`) 1 + their selection, not multiplied.
+2 + first x (1 + cost of one node's selection); plain object lists (a selection without
+nodes/edges, even with a `first` argument, e.g. `refunds(first:)`) 1 + their selection, not
+multiplied.
 Two deliberate over-estimates keep us on the safe side of any reading of that model: a plain
 list's children are counted, and a connection's `pageInfo` is counted as an object (1).
 Nesting multiplies because a node's cost already contains its inner connections.
@@ -104,7 +105,8 @@ def _field_cost(
     for child in children:
         name = child.name.value
         if name == "nodes":
-            cost += size * _selection_cost(child.selection_set, fragments, variables)
+            # Each node is an object: 1 point plus what it selects.
+            cost += size * (1 + _selection_cost(child.selection_set, fragments, variables))
         elif name == "edges":
             node = next(
                 (
@@ -115,7 +117,7 @@ def _field_cost(
                 None,
             )
             if node is not None:
-                cost += size * _selection_cost(node.selection_set, fragments, variables)
+                cost += size * (1 + _selection_cost(node.selection_set, fragments, variables))
         else:
             cost += _field_cost(child, fragments, variables)  # pageInfo and friends
     return cost

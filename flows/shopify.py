@@ -23,7 +23,7 @@ from flows.params import (
     ShopifyFulfillmentStatus,
     shopify_order_filter,
 )
-from tasks.extract import count_shopify_orders, extract_shopify_orders_page
+from tasks.extract import count_shopify_orders, extract_shopify_orders
 from tasks.load import load_orders
 from tasks.map import map_records
 from tasks.sync_runs import (
@@ -42,7 +42,7 @@ def sync_orders(
     date_range: DateRange | None = None,
     order_status: list[ShopifyFinancialStatus] | None = None,
     fulfillment_status: list[ShopifyFulfillmentStatus] | None = None,
-    batch_size: Annotated[int | None, Field(ge=1, le=250)] = None,
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 250,
     sync_id: str | None = None,
 ) -> dict[str, Any]:
     """Sync Shopify orders into the ledger: sales orders, customers and balanced journal
@@ -56,8 +56,8 @@ def sync_orders(
         order_status: Financial statuses to include (paid, partially_paid, ...). Empty: all.
         fulfillment_status: Fulfillment statuses to include (fulfilled, partial, ...).
             Empty: all.
-        batch_size: Orders per page and batch, 1-250. Empty: the largest page Shopify's
-            query-cost limit allows.
+        batch_size: Orders per batch (one extract, map and load task run each), 1-1000.
+            Each batch commits with its cursor, so a killed run loses at most one batch.
         sync_id: The sync record to report into (the API opens one). Empty: a new one.
     """
     logger = get_run_logger()
@@ -104,15 +104,15 @@ def _order_filter(
 
 def _run_pages(
     integration_id: str, sync_id: str, order_filter: dict[str, Any], incremental: bool,
-    batch_size: int | None, after: str | None, total: int, progress_id: Any,
+    batch_size: int, after: str | None, total: int, progress_id: Any,
 ) -> None:
-    """Fetch page n+1 while page n is mapped and loaded; each load commits its cursor."""
-    pending = extract_shopify_orders_page.submit(integration_id, order_filter, after, batch_size)
+    """Fetch batch n+1 while batch n is mapped and loaded; each load commits its cursor."""
+    pending = extract_shopify_orders.submit(integration_id, order_filter, after, batch_size)
     done = 0
     while True:
         page = pending.result()
         if page["has_next_page"]:
-            pending = extract_shopify_orders_page.submit(
+            pending = extract_shopify_orders.submit(
                 integration_id, order_filter, page["end_cursor"], batch_size
             )
         records = page["records"]

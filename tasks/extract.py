@@ -11,19 +11,31 @@ from tasks.connections import connector_for, load_integration
 from tasks.retry import retry_if_transient
 
 
-@task(name="extract-shopify-orders-page", retries=3, retry_delay_seconds=[2, 10, 30],
+@task(name="extract-shopify-orders", retries=3, retry_delay_seconds=[2, 10, 30],
       retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
       persist_result=False)
-def extract_shopify_orders_page(
-    integration_id: str, order_filter: dict[str, Any], after: str | None, first: int | None
+def extract_shopify_orders(
+    integration_id: str, order_filter: dict[str, Any], after: str | None, batch_size: int
 ) -> dict[str, Any]:
-    """Fetch one page of Shopify orders (complete with all line items) after a cursor."""
+    """Fetch the next `batch_size` orders after a cursor, complete with all line items.
+
+    Shopify's query-cost limit allows only about ten complete orders per API page, so one
+    task run covers as many API pages as the batch needs: Prefect's per-task cost is paid
+    per batch, never per page of ten.
+    """
     from connectors.shopify import OrderFilter
 
     connector = connector_for(load_integration(integration_id))
-    page = connector.fetch_orders_page(OrderFilter(**order_filter), after=after, first=first)
-    return {"records": page.records, "end_cursor": page.end_cursor,
-            "has_next_page": page.has_next_page}
+    flt = OrderFilter(**order_filter)
+    records: list[dict[str, Any]] = []
+    cursor, has_next = after, True
+    while has_next and len(records) < batch_size:
+        page = connector.fetch_orders_page(flt, after=cursor,
+                                           first=min(batch_size - len(records),
+                                                     connector.max_orders_page_size()))
+        records.extend(page.records)
+        cursor, has_next = page.end_cursor or cursor, page.has_next_page
+    return {"records": records, "end_cursor": cursor, "has_next_page": has_next}
 
 
 @task(name="count-shopify-orders", retries=2, retry_delay_seconds=5,

@@ -98,3 +98,73 @@ def ledger_engine(ledger_url, monkeypatch):
             conn.execute(text(f"DELETE FROM {table}"))
     yield engine
     _reset_caches()
+
+
+class LiveServer:
+    """An ASGI app served by uvicorn on a free loopback port, in a thread (real HTTP)."""
+
+    def __init__(self, app) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                   log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("live server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class Sandbox(LiveServer):
+    """The platform sandbox on a real port, with helpers to steer it."""
+
+    def __init__(self, **shopify_config) -> None:
+        from sandbox.server import create_sandbox_app
+
+        super().__init__(create_sandbox_app(**shopify_config))
+
+    def control(self, **body) -> dict:
+        import httpx
+
+        response = httpx.post(f"{self.url}/__sandbox/control", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict:
+        import httpx
+
+        return httpx.get(f"{self.url}/__sandbox/stats", timeout=10).json()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One sandbox for the session (300 MYR orders, throttling off); tests reset what they
+    change through `reset_sandbox`."""
+    server = Sandbox(size=300, seed=11, currency="MYR", throttling=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The session sandbox with faults cleared and the default dataset restored."""
+    sandbox_server.control(clear_faults=True, throttling=False, reset_stats=True,
+                           access_tokens=["shpat_sandbox_token"],
+                           dataset={"seed": 11, "size": 300, "currency": "MYR"})
+    yield sandbox_server
+    sandbox_server.control(clear_faults=True)

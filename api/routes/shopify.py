@@ -24,7 +24,6 @@ router = APIRouter(prefix="/v1/integrations/shopify", tags=["shopify"])
 def sync_orders(body: ShopifySyncOrdersRequest) -> dict[str, Any]:
     """Count the orders, open a sync and start the flow run; answers at once."""
     from connectors.shopify import OrderFilter
-
     from flows.shopify import ORDERS_STREAM
 
     with transaction() as conn:
@@ -52,9 +51,10 @@ def sync_orders(body: ShopifySyncOrdersRequest) -> dict[str, Any]:
         "date_range": parameters["dateRange"],
         "order_status": body.order_status,
         "fulfillment_status": body.fulfillment_status,
-        "batch_size": body.batch_size,
         "sync_id": run["id"],
     }
+    if body.batch_size is not None:
+        flow_parameters["batch_size"] = body.batch_size
     try:
         flow_run_id = start_flow_run("shopify-sync-orders", flow_parameters,
                                      tags=["api", "shopify", integration.id])

@@ -235,20 +235,20 @@ def test_order_filter_incremental_and_edge_cases():
 
 def test_page_size_arithmetic():
     nested = {"lineItemsFirst": 5, "shippingLinesFirst": 3, "refundsFirst": 250}
-    # one order node = 97 points (see ShopifyConnector.max_orders_page_size), page = 3 + 97n
+    # one order node = 106 points (see ShopifyConnector.max_orders_page_size), page = 3 + 106n
     assert estimate_query_cost(ORDERS_QUERY, {**nested, "first": 0}) == 3
-    assert estimate_query_cost(ORDERS_QUERY, {**nested, "first": 10}) == 973
-    assert estimate_query_cost(ORDERS_QUERY, {**nested, "first": 11}) == 1070
-    assert max_page_size(ORDERS_QUERY, nested) == 10
+    assert estimate_query_cost(ORDERS_QUERY, {**nested, "first": 9}) == 957
+    assert estimate_query_cost(ORDERS_QUERY, {**nested, "first": 10}) == 1063
+    assert max_page_size(ORDERS_QUERY, nested) == 9
     assert max_page_size(ORDERS_QUERY, {**nested, "lineItemsFirst": 10}) == 6
     # refunds is a plain list: its size costs nothing extra
-    assert max_page_size(ORDERS_QUERY, {**nested, "refundsFirst": 1}) == 10
-    # line-item follow-up: order 1 + (2 + 10n + pageInfo 1) <= 1000 -> 99
-    assert max_page_size(ORDER_LINE_ITEMS_QUERY, {}) == 99
+    assert max_page_size(ORDERS_QUERY, {**nested, "refundsFirst": 1}) == 9
+    # line-item follow-up: order 1 + (2 + 11n + pageInfo 1) <= 1000 -> 90
+    assert max_page_size(ORDER_LINE_ITEMS_QUERY, {}) == 90
     with pytest.raises(ValueError):
         max_page_size(ORDERS_QUERY, {**nested, "lineItemsFirst": 250})
     conn = connector(FakeShopify([]))
-    assert conn.max_orders_page_size() == 10
+    assert conn.max_orders_page_size() == 9
     assert connector(FakeShopify([]), line_items_first=10).max_orders_page_size() == 6
 
 
@@ -262,7 +262,7 @@ def test_fetch_orders_page_sends_the_contract_variables():
     sent = server.queries[0]
     assert sent["query"] == ORDERS_QUERY
     assert sent["variables"] == {
-        "first": 10,
+        "first": 9,
         "after": None,
         "query": "created_at:>='2024-01-01T00:00:00Z' financial_status:paid",
         "sortKey": "CREATED_AT",
@@ -293,8 +293,8 @@ def test_line_items_beyond_the_first_page_are_fetched_and_merged():
     assert ids == [f"gid://shopify/LineItem/2{i:03d}" for i in range(112)]
     assert big["lineItems"]["pageInfo"]["hasNextPage"] is False
     follow_ups = [q for q in server.queries if "query OrderLineItems" in q["query"]]
-    assert [q["variables"]["after"] for q in follow_ups] == ["li:5", "li:104"]
-    assert all(q["variables"]["first"] == 99 for q in follow_ups)
+    assert [q["variables"]["after"] for q in follow_ups] == ["li:5", "li:95"]
+    assert all(q["variables"]["first"] == 90 for q in follow_ups)
     assert len(page.records[0]["lineItems"]["nodes"]) == 2
 
 
@@ -314,15 +314,15 @@ def test_full_shipping_lines_page_is_reread_by_id():
 def test_iter_order_pages_walks_every_cursor():
     server = FakeShopify([make_order(n) for n in range(1, 24)])
     pages = list(connector(server).iter_order_pages(OrderFilter(), first=10))
-    assert [len(p.records) for p in pages] == [10, 10, 3]
-    assert [p.end_cursor for p in pages] == ["o:10", "o:20", "o:23"]
-    assert [q["variables"]["after"] for q in server.queries] == [None, "o:10", "o:20"]
+    assert [len(p.records) for p in pages] == [9, 9, 5]
+    assert [p.end_cursor for p in pages] == ["o:9", "o:18", "o:23"]
+    assert [q["variables"]["after"] for q in server.queries] == [None, "o:9", "o:18"]
 
 
 def test_caller_page_size_is_capped_at_the_cost_safe_maximum():
     server = FakeShopify([make_order(n) for n in range(1, 30)])
     connector(server).fetch_orders_page(OrderFilter(), first=250)
-    assert server.queries[0]["variables"]["first"] == 10
+    assert server.queries[0]["variables"]["first"] == 9
     connector(server).fetch_orders_page(OrderFilter(), first=2)
     assert server.queries[1]["variables"]["first"] == 2
 
@@ -345,14 +345,14 @@ def test_throttled_then_success_waits_the_computed_time():
         server._json(
             {
                 "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-                "extensions": server.cost(973, throttled=True),
+                "extensions": server.cost(957, throttled=True),
             }
         )
     )
     time = FakeTime()
     page = connector(server, time).fetch_orders_page(OrderFilter())
     assert len(page.records) == 1 and len(server.queries) == 2
-    assert time.sleeps == [pytest.approx((973 - 100) / 50)]
+    assert time.sleeps == [pytest.approx((957 - 100) / 50)]
 
 
 def test_throttled_forever_ends_in_rate_limit_exceeded():
@@ -361,7 +361,7 @@ def test_throttled_forever_ends_in_rate_limit_exceeded():
     throttled = server._json(
         {
             "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
-            "extensions": server.cost(973, throttled=True),
+            "extensions": server.cost(957, throttled=True),
         }
     )
     server.script.extend([throttled] * 50)
@@ -379,11 +379,11 @@ def test_cost_aware_pacing_slows_down_before_being_throttled():
     first = conn.fetch_orders_page(OrderFilter())
     assert time.sleeps == []  # nothing known before the first response
     conn.fetch_orders_page(OrderFilter(), after=first.end_cursor)
-    assert time.sleeps == [pytest.approx((973 - 27) / 50)]
+    assert time.sleeps == [pytest.approx((957 - 27) / 50)]
     assert first.cost is not None and first.cost.currently_available == 27.0
     budget = conn.rate_budget()
     assert budget.limit == 1000.0 and budget.restore_rate == 50.0
-    assert conn.last_throttle_status["requested_query_cost"] == 973
+    assert conn.last_throttle_status["requested_query_cost"] == 957
 
 
 def test_max_cost_exceeded_shrinks_the_page_and_remembers():
@@ -392,9 +392,9 @@ def test_max_cost_exceeded_shrinks_the_page_and_remembers():
     conn = connector(server)
     page = conn.fetch_orders_page(OrderFilter())
     firsts = [q["variables"]["first"] for q in server.queries]
-    assert firsts == [10, 8] and len(page.records) == 8
+    assert firsts == [9, 7] and len(page.records) == 7
     conn.fetch_orders_page(OrderFilter(), after=page.end_cursor)
-    assert server.queries[-1]["variables"]["first"] == 8
+    assert server.queries[-1]["variables"]["first"] == 7
 
 
 # -- errors ---------------------------------------------------------------------------------
