@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
+from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
 from ledger.models import Customer, ExternalRef, SalesOrder, SalesOrderLine, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
@@ -171,8 +172,7 @@ def _upsert_customers(
         new_rows.append({"id": cid, "integration_id": integration_id, "external_id": ext,
                          "email": c.email, "first_name": c.first_name, "last_name": c.last_name,
                          "name": c.name, "created_at": now, "updated_at": now})
-    if new_rows:
-        conn.execute(insert(Customer), new_rows)
+    bulk_insert(conn, Customer.__table__, new_rows)
     if updates:
         conn.execute(
             update(Customer).where(Customer.id == bindparam("b_id")).values(
@@ -208,10 +208,9 @@ def _write_orders(conn, integration_id, latest, new, changed, order_ids, custome
         c = latest[ext].customer
         return customer_ids.get(c.external_id) if c else None
 
-    if new:
-        conn.execute(insert(SalesOrder), [
-            _order_row(integration_id, latest[e], order_ids[e], customer_of(e), now) for e in new
-        ])
+    bulk_insert(conn, SalesOrder.__table__, [
+        _order_row(integration_id, latest[e], order_ids[e], customer_of(e), now) for e in new
+    ])
     if changed:
         rows = []
         for e in changed:
@@ -236,14 +235,13 @@ def _write_orders(conn, integration_id, latest, new, changed, order_ids, custome
         for e in new + changed
         for line in latest[e].sales_order.lines
     ]
-    if lines:
-        conn.execute(insert(SalesOrderLine), lines)
+    bulk_insert(conn, SalesOrderLine.__table__, lines)
 
 
 def _write_refs(conn, integration_id, latest, hashes, new, changed, order_ids) -> None:
     now = utcnow()
     if new:
-        conn.execute(insert(ExternalRef), [
+        bulk_insert(conn, ExternalRef.__table__, [
             {"integration_id": integration_id, "object_type": ORDER, "external_id": e,
              "local_id": order_ids[e], "content_hash": hashes[e],
              "source_updated_at": latest[e].sales_order.source_updated_at,

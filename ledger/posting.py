@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
 from bigledger.errors import UnbalancedEntry
+from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
-from ledger.models import JournalEntry, JournalLine
+from ledger.models import JournalEntry, JournalLine, utcnow
 from transforms.documents import (
     JournalDraft,
     JournalLineDraft,
@@ -76,19 +77,21 @@ def post_entries(conn: Connection, entries: list[EntryToPost]) -> None:
         validate_entry(entry)
     if not entries:
         return
-    conn.execute(
-        insert(JournalEntry),
+    posted_at = utcnow()
+    bulk_insert(
+        conn, JournalEntry.__table__,
         [
             {
                 "id": e.id, "integration_id": e.integration_id, "source_type": e.source_type,
                 "source_id": e.source_id, "sequence": e.sequence, "kind": e.kind,
                 "entry_date": e.entry_date, "currency": e.currency, "memo": e.memo,
+                "posted_at": posted_at,
             }
             for e in entries
         ],
     )
-    conn.execute(
-        insert(JournalLine),
+    bulk_insert(
+        conn, JournalLine.__table__,
         [
             {
                 "entry_id": e.id, "line_no": n, "account_id": line.account_id,
