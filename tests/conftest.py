@@ -168,3 +168,30 @@ def sandbox(sandbox_server):
                            dataset={"seed": 11, "size": 300, "currency": "MYR"})
     yield sandbox_server
     sandbox_server.control(clear_faults=True)
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real Prefect server (the test harness: a subprocess on SQLite) for flow runs."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield PREFECT_API_URL.value()
+
+
+def make_shopify_integration(engine, sandbox_url: str, token: str = "shpat_sandbox_token",
+                             integration_id: str = "int_shopify_test", mapping=None) -> str:
+    """An integration pointing at the sandbox, stored as the API would store it."""
+    from ledger.integrations import create_integration
+
+    with engine.begin() as conn:
+        create_integration(
+            conn, "shopify", "Sandbox shop",
+            {"shopDomain": "sandbox.myshopify.com", "accessToken": token},
+            {"baseUrl": sandbox_url},
+            mapping if mapping is not None else {"defaultTaxCode": "SST",
+                                                 "defaultPaymentAccount": "acc_stripe"},
+            integration_id=integration_id,
+        )
+    return integration_id
