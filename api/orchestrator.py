@@ -16,11 +16,17 @@ def deployment_name(flow_name: str) -> str:
 def start_flow_run(flow_name: str, parameters: dict[str, Any], tags: list[str]) -> str:
     """Create a run of the flow's deployment and return its id at once (timeout=0)."""
     from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
 
     try:
         run = run_deployment(name=deployment_name(flow_name), parameters=parameters,
                              timeout=0, tags=tags)
-    except Exception as exc:  # Prefect down, deployment missing, ...
+    except ObjectNotFound as exc:
+        raise OrchestratorUnavailable(
+            f"deployment {deployment_name(flow_name)} is not registered in Prefect: start "
+            "`bigledger worker` (or `prefect deploy --all` with a work pool)"
+        ) from exc
+    except Exception as exc:  # Prefect down, ...
         raise OrchestratorUnavailable(
             f"could not start {deployment_name(flow_name)} in Prefect: {type(exc).__name__}: "
             f"{exc}"
