@@ -132,7 +132,8 @@ def run_demo() -> int:
         _say(f"  sandbox         {sandbox_url}  (Shopify Admin GraphQL, 500 orders)")
         _say(f"  API             {api_url}  (API key: {api_key})")
         _say()
-        _walkthrough(api_url, api_key, sandbox_url, stack)
+        _walkthrough(api_url, api_key, sandbox_url, stack,
+                     f"http://{host}:{settings.prefect_port}")
         _say()
         _say(f"Prefect UI:  http://{host}:{settings.prefect_port}  (flow runs, artifacts)")
         _say(f"API docs:    {api_url}/docs   (Authorize with the key above)")
@@ -150,7 +151,8 @@ def run_demo() -> int:
         stack.stop()
 
 
-def _walkthrough(api_url: str, api_key: str, sandbox_url: str, stack: Stack) -> None:
+def _walkthrough(api_url: str, api_key: str, sandbox_url: str, stack: Stack,
+                 prefect_ui: str) -> None:
     client = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {api_key}"},
                           timeout=60)
 
@@ -187,7 +189,8 @@ def _walkthrough(api_url: str, api_key: str, sandbox_url: str, stack: Stack) -> 
         final = _poll(call, sync["syncId"], stack)
         _say(f"   finished {final['status']}: processed {final['ordersProcessed']}, created "
              f"{final['ordersCreated']}, updated {final['ordersUpdated']}, failed "
-             f"{final['ordersFailed']}  (Prefect flow run {final['flowRunId']})")
+             f"{final['ordersFailed']}")
+        _say(f"   Prefect flow run: {prefect_ui}/runs/flow-run/{final['flowRunId']}")
 
     orders = call("GET", "/v1/ledger/sales-orders", params={"integrationId": iid, "pageSize": 1})
     entries = call("GET", "/v1/ledger/journal-entries",
