@@ -134,15 +134,16 @@ def _upsert_customers(
     unique = {c.external_id: c for c in customers}
     if not unique:
         return {}
-    found = {
-        ext: cid
-        for ext, cid in conn.execute(
-            select(Customer.external_id, Customer.id).where(
-                Customer.integration_id == integration_id,
-                Customer.external_id.in_(list(unique)),
-            )
+    found: dict[str, str] = {}
+    stored: dict[str, tuple] = {}
+    for ext, cid, *fields in conn.execute(
+        select(Customer.external_id, Customer.id, Customer.email, Customer.first_name,
+               Customer.last_name, Customer.name).where(
+            Customer.integration_id == integration_id,
+            Customer.external_id.in_(list(unique)),
         )
-    }
+    ):
+        found[ext], stored[ext] = cid, tuple(fields)
     emails = {c.email.lower() for ext, c in unique.items() if ext not in found and c.email}
     by_email: dict[str, str] = {}
     if emails:
@@ -158,8 +159,11 @@ def _upsert_customers(
     new_rows, updates = [], []
     for ext, c in unique.items():
         if ext in found:
-            updates.append({"b_id": found[ext], "email": c.email, "first_name": c.first_name,
-                            "last_name": c.last_name, "name": c.name, "updated_at": now})
+            # Only a real change is written: re-loading a customer must not touch the row.
+            if stored[ext] != (c.email, c.first_name, c.last_name, c.name):
+                updates.append({"b_id": found[ext], "email": c.email,
+                                "first_name": c.first_name, "last_name": c.last_name,
+                                "name": c.name, "updated_at": now})
             continue
         email = (c.email or "").lower()
         if email and email in by_email:

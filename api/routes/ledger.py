@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.envelope import ok
 from api.views import iso, journal_entry_view, money, sales_order_view
@@ -41,34 +43,31 @@ def get_trial_balance(
     })
 
 
-def _page(items: list, total: int, page: int, page_size: int) -> dict[str, Any]:
-    return {"items": items, "page": page, "pageSize": page_size, "total": total,
-            "hasMore": page * page_size < total}
+@dataclass
+class DocumentQuery:
+    """The filters and paging every document listing takes."""
+
+    integration_id: str | None = Query(None, alias="integrationId", max_length=64)
+    source_id: str | None = Query(None, alias="sourceId", max_length=128)
+    page: int = Query(1, ge=1, le=1_000_000)
+    page_size: int = Query(50, alias="pageSize", ge=1, le=500)
+
+    def listing(self, lister: Callable, view: Callable) -> dict[str, Any]:
+        """Run a ledger lister with these filters and wrap a page of views."""
+        with transaction() as conn:
+            rows, total = lister(conn, integration_id=self.integration_id,
+                                 source_id=self.source_id, limit=self.page_size,
+                                 offset=(self.page - 1) * self.page_size)
+        return ok({"items": [view(r) for r in rows], "page": self.page,
+                   "pageSize": self.page_size, "total": total,
+                   "hasMore": self.page * self.page_size < total})
 
 
 @router.get("/journal-entries", summary="Journal entries, filtered and paged")
-def get_journal_entries(
-    integration_id: str | None = Query(None, alias="integrationId", max_length=64),
-    source_id: str | None = Query(None, alias="sourceId", max_length=128),
-    page: int = Query(1, ge=1, le=1_000_000),
-    page_size: int = Query(50, alias="pageSize", ge=1, le=500),
-) -> dict[str, Any]:
-    with transaction() as conn:
-        entries, total = list_journal_entries(
-            conn, integration_id=integration_id, source_id=source_id,
-            limit=page_size, offset=(page - 1) * page_size)
-    return ok(_page([journal_entry_view(e) for e in entries], total, page, page_size))
+def get_journal_entries(query: DocumentQuery = Depends()) -> dict[str, Any]:
+    return query.listing(list_journal_entries, journal_entry_view)
 
 
 @router.get("/sales-orders", summary="Sales orders, filtered and paged")
-def get_sales_orders(
-    integration_id: str | None = Query(None, alias="integrationId", max_length=64),
-    source_id: str | None = Query(None, alias="sourceId", max_length=128),
-    page: int = Query(1, ge=1, le=1_000_000),
-    page_size: int = Query(50, alias="pageSize", ge=1, le=500),
-) -> dict[str, Any]:
-    with transaction() as conn:
-        orders, total = list_sales_orders(
-            conn, integration_id=integration_id, source_id=source_id,
-            limit=page_size, offset=(page - 1) * page_size)
-    return ok(_page([sales_order_view(o) for o in orders], total, page, page_size))
+def get_sales_orders(query: DocumentQuery = Depends()) -> dict[str, Any]:
+    return query.listing(list_sales_orders, sales_order_view)

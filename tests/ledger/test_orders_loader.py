@@ -106,3 +106,18 @@ def test_a_failing_batch_writes_nothing(ledger_engine, monkeypatch):
         assert get_cursor(conn, iid, "shopify.orders") is None
         run = conn.execute(select(SyncRun.counters, SyncRun.resume_cursor)).one()
         assert run == ({}, None)
+
+
+def test_a_customer_row_changes_only_when_the_customer_does(ledger_engine):
+    renamed_customer = {"id": "gid://shopify/Customer/7890", "email": "customer@example.com",
+                        "firstName": "Jonathan", "lastName": "Doe"}
+    with ledger_engine.begin() as conn:
+        iid = make_integration(conn)
+        load_order_batch(conn, iid, "shopify.order", docs(order_with_id(1)))
+        first = conn.execute(select(Customer.updated_at, Customer.first_name)).one()
+        load_order_batch(conn, iid, "shopify.order", docs(order_with_id(2)))  # same customer
+        assert conn.execute(select(Customer.updated_at, Customer.first_name)).one() == first
+        load_order_batch(conn, iid, "shopify.order",
+                         docs(order_with_id(3, customer=renamed_customer)))
+        later = conn.execute(select(Customer.updated_at, Customer.first_name)).one()
+    assert later.first_name == "Jonathan" and later.updated_at > first.updated_at
