@@ -8,6 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from ledger.db import transaction
+from ledger.maintenance import refresh_statistics
 from ledger.orders import load_order_batch
 from tasks.map import MappedBatch
 from tasks.retry import retry_if_transient
@@ -27,4 +28,6 @@ def load_orders(
             conn, integration_id, source_type, batch.documents, sync_id=sync_id,
             failures=batch.failures, cursor=stream_cursor, resume_cursor=resume_cursor,
         )
+    with transaction() as conn:
+        refresh_statistics(conn)
     return asdict(result)

@@ -17,6 +17,7 @@ from connectors.factory import build_connector, check_credentials
 from ledger.db import transaction
 from ledger.integrations import create_integration, get_integration
 from ledger.mapping import validate_mapping
+from ledger.models import utcnow
 from ledger.syncs import (
     FINISHED,
     get_sync_run,
@@ -91,7 +92,7 @@ def integration_status(integrationId: str = id_path()) -> dict[str, Any]:  # noq
         week = recent_sync_runs(conn, record.id, timedelta(days=7))
         last = last_finished_sync(conn, record.id)
         errors = list_failures(conn, integration_id=record.id, limit=10)
-    day_cutoff = _now() - timedelta(days=1)
+    day_cutoff = utcnow() - timedelta(days=1)
     day = [r for r in week if r["created_at"] >= day_cutoff]
     return ok({
         "integrationId": record.id,
@@ -107,12 +108,6 @@ def integration_status(integrationId: str = id_path()) -> dict[str, Any]:  # noq
             for e in errors
         ],
     })
-
-
-def _now():
-    from ledger.models import utcnow
-
-    return utcnow()
 
 
 def _stats(runs: list[dict[str, Any]]) -> dict[str, Any]:

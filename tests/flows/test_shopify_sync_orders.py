@@ -51,6 +51,25 @@ def test_sync_loads_every_order_once_with_balanced_books(ledger_engine, sandbox)
                                .group_by(JournalEntry.source_id)).all()
     assert all(n == 1 for _, n in sources) and 250 < len(sources) <= 300
     assert_books_balance(ledger_engine)
+    assert_summary_artifact(run["id"], {"ordersCreated": 300, "status": "completed"})
+
+
+def assert_summary_artifact(sync_id: str, expected: dict) -> None:
+    """The sync's summary is a table artifact in Prefect, keyed by the sync id."""
+    import json
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    key = f"{sync_id.replace('_', '-').lower()}-summary"
+    with get_client(sync_client=True) as client:
+        [artifact] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert artifact.type == "table"
+    rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+    table = {row["counter"]: row["value"] for row in rows}
+    for name, value in expected.items():
+        assert table[name] == value
 
 
 def test_the_same_sync_twice_leaves_the_ledger_identical(ledger_engine, sandbox):

@@ -121,3 +121,30 @@ def test_a_customer_row_changes_only_when_the_customer_does(ledger_engine):
                          docs(order_with_id(3, customer=renamed_customer)))
         later = conn.execute(select(Customer.updated_at, Customer.first_name)).one()
     assert later.first_name == "Jonathan" and later.updated_at > first.updated_at
+
+
+def test_statistics_are_refreshed_once_a_table_has_grown(ledger_engine):
+    from ledger.maintenance import refresh_statistics
+
+    batch = docs(*(order_with_id(n) for n in range(1, 1201)))
+    with ledger_engine.begin() as conn:
+        iid = make_integration(conn)
+        load_order_batch(conn, iid, "shopify.order", batch)
+    import time
+
+    # PostgreSQL publishes a session's row counts shortly after its commit, not at once.
+    deadline = time.monotonic() + 15
+    analyzed: list[str] = []
+    while not analyzed and time.monotonic() < deadline:
+        with ledger_engine.begin() as conn:
+            analyzed = refresh_statistics(conn)
+        if ledger_engine.dialect.name != "postgresql":
+            break
+        time.sleep(0.2)
+    with ledger_engine.begin() as conn:
+        again = refresh_statistics(conn)
+    if ledger_engine.dialect.name == "postgresql":
+        assert {"external_refs", "sales_orders", "journal_lines"} <= set(analyzed)
+        assert again == []
+    else:
+        assert analyzed == again == []
