@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
@@ -138,7 +139,7 @@ def _basic_value(username: str, password: str) -> str:
     return base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
 
 
-class _OAuth2Token(_SecretAuth):
+class _OAuth2Token(_SecretAuth, ABC):
     """Shared machinery: cached access token, refresh before expiry, one retry on 401."""
 
     requires_request_body = True  # the original request may be re-sent after a 401
@@ -206,8 +207,9 @@ class _OAuth2Token(_SecretAuth):
             return True
         return self._refresh_at is not None and self._clock() >= self._refresh_at
 
+    @abstractmethod
     def _grant_params(self) -> dict[str, str]:
-        raise NotImplementedError
+        """The grant's own form fields (grant_type and what it needs)."""
 
     def _token_request(self) -> httpx.Request:
         params = {**self._grant_params(), **self.extra_params}
