@@ -202,7 +202,13 @@ class Product(Timestamps, Base):
     integration_id: Mapped[str | None] = mapped_column(ForeignKey("integrations.id"))
     external_id: Mapped[str | None] = mapped_column(String(128))
     title: Mapped[str] = mapped_column(String(500))
+    # active | draft | archived | deleted (deleted upstream: kept, never erased)
     status: Mapped[str] = mapped_column(String(20), default="active")
+    handle: Mapped[str | None] = mapped_column(String(500))
+    vendor: Mapped[str | None] = mapped_column(String(200))
+    product_type: Mapped[str | None] = mapped_column(String(200))
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProductVariant(Timestamps, Base):
@@ -217,6 +223,39 @@ class ProductVariant(Timestamps, Base):
     title: Mapped[str | None] = mapped_column(String(500))
     price_minor: Mapped[int | None] = mapped_column(Money)
     currency: Mapped[str | None] = mapped_column(String(3))
+    compare_at_price_minor: Mapped[int | None] = mapped_column(Money)
+    barcode: Mapped[str | None] = mapped_column(String(100))
+    weight: Mapped[str | None] = mapped_column(String(32))  # exact decimal string
+    weight_unit: Mapped[str | None] = mapped_column(String(16))
+    inventory_item_external_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Location(Timestamps, Base):
+    """A place stock is kept: a shop location, a warehouse, a marketplace fulfilment centre."""
+
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("integration_id", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str | None] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(200))
+
+
+class InventoryLevel(Base):
+    """Units available of one variant at one location, as last seen or set."""
+
+    __tablename__ = "inventory_levels"
+    __table_args__ = (UniqueConstraint("variant_id", "location_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    variant_id: Mapped[str] = mapped_column(ForeignKey("product_variants.id"), index=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"), index=True)
+    available: Mapped[int] = mapped_column(Integer)
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class SalesOrder(Timestamps, Base):

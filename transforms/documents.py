@@ -201,3 +201,49 @@ def lines_from_net(net: Mapping[str, int], memo: str = "") -> tuple[JournalLineD
         for account, amount in sorted(net.items())
         if amount
     )
+
+
+# --- catalog: products, variants, stock ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VariantDoc:
+    """A sellable variant; the SKU is what ledger stock and other channels match on."""
+
+    external_id: str
+    sku: str | None
+    title: str | None
+    price_minor: int
+    currency: str
+    compare_at_price_minor: int | None
+    barcode: str | None
+    weight: str | None  # exact decimal string, e.g. "0.25"
+    weight_unit: str | None  # GRAMS | KILOGRAMS | OUNCES | POUNDS
+    inventory_item_external_id: str | None
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryLevelDoc:
+    """Units available of one inventory item at one location."""
+
+    inventory_item_external_id: str
+    location_external_id: str
+    available: int
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductDoc:
+    """A product with its variants and (when asked for) their stock per location."""
+
+    external_id: str
+    title: str
+    handle: str | None
+    status: str  # active | draft | archived | deleted
+    vendor: str | None
+    product_type: str | None
+    published: bool
+    source_updated_at: datetime | None
+    variants: tuple[VariantDoc, ...]
+    inventory: tuple[InventoryLevelDoc, ...] = ()
