@@ -1,7 +1,8 @@
 """One ASGI app serving every platform sandbox on loopback, and a uvicorn runner for it.
 
 Each platform contributes routes with absolute paths that cannot collide with the others
-(Shopify: /admin/api/..., control under /__sandbox/...), so they are listed side by side.
+(Shopify: /admin/api/..., control under /__sandbox/...; WooCommerce: /wp-json/...,
+control under /__sandbox/woocommerce/...), so they are listed side by side.
 """
 
 from __future__ import annotations
@@ -14,25 +15,37 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bigledger.money import ISO_4217
 from sandbox.shopify import ShopifySandbox, ShopifySandboxConfig
+from sandbox.woocommerce import WooCommerceSandbox, WooCommerceSandboxConfig
 
 
 def create_sandbox_app(
-    shopify: ShopifySandboxConfig | None = None, **shopify_overrides: Any
+    shopify: ShopifySandboxConfig | None = None,
+    *,
+    woocommerce: WooCommerceSandboxConfig | None = None,
+    **shopify_overrides: Any,
 ) -> Starlette:
-    """The composite sandbox app; `app.state.shopify` is the Shopify sandbox's state."""
+    """The composite sandbox app; `app.state.shopify` and `app.state.woocommerce` are the
+    platform sandboxes' states."""
     config = shopify or ShopifySandboxConfig()
     if shopify_overrides:
         config = config.with_changes(**shopify_overrides)
     shopify_sandbox = ShopifySandbox(config)
+    woo_sandbox = WooCommerceSandbox(woocommerce)
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "platforms": ["shopify"]})
+        return JSONResponse({"status": "ok", "platforms": ["shopify", "woocommerce"]})
 
     app = Starlette(
-        routes=[Route("/__sandbox/health", health, methods=["GET"]), *shopify_sandbox.routes()]
+        routes=[
+            Route("/__sandbox/health", health, methods=["GET"]),
+            *shopify_sandbox.routes(),
+            *woo_sandbox.routes(),
+        ]
     )
     app.state.shopify = shopify_sandbox
+    app.state.woocommerce = woo_sandbox
     return app
 
 
@@ -57,7 +70,10 @@ def serve(
     shopify = ShopifySandboxConfig(
         seed=seed, size=size, currency=currency, throttling=throttling, **config
     )
-    app = create_sandbox_app(shopify)
+    # Shopify also trades in non-ISO codes (USDC) that a WooCommerce store cannot.
+    woo_currency = currency.upper() if currency.upper() in ISO_4217 else "USD"
+    woocommerce = WooCommerceSandboxConfig(seed=seed, size=size, currency=woo_currency)
+    app = create_sandbox_app(shopify, woocommerce=woocommerce)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

@@ -154,6 +154,8 @@ class PostingAccounts:
     clearing_account: str
     gateway_accounts: Mapping[str, str] = field(default_factory=dict)
     tax_accounts: Mapping[str, str] = field(default_factory=dict)
+    # Income from order fees (WooCommerce fee lines: gift wrap, surcharges).
+    other_income_account: str = "acc_other_income"
 
     def clearing_for(self, gateways: Iterable[str]) -> str:
         """Clearing account of the first gateway listed in gateway_accounts, else the default."""
