@@ -29,10 +29,22 @@ from connectors.http import HttpClient, platform_error_message
 from connectors.paths import get_path
 from connectors.ratelimit import GraphQLCostPolicy, RateBudget
 from connectors.shopify_queries import (
+    DELETED_PRODUCTS_QUERY,
+    INVENTORY_ADJUST_QUANTITIES_MUTATION,
+    INVENTORY_LEVELS_QUERY,
+    INVENTORY_SET_QUANTITIES_MUTATION,
+    LOCATIONS_QUERY,
     ORDER_LINE_ITEMS_QUERY,
     ORDERS_COUNT_QUERY,
     ORDERS_QUERY,
+    PRODUCT_VARIANTS_QUERY,
+    PRODUCT_VARIANTS_WITH_INVENTORY_QUERY,
+    PRODUCTS_COUNT_QUERY,
+    PRODUCTS_QUERY,
+    PRODUCTS_WITH_INVENTORY_QUERY,
+    PRODUCTS_WITH_VARIANTS_QUERY,
     SHOP_QUERY,
+    VARIANTS_BY_SKU_QUERY,
 )
 
 log = logging.getLogger(__name__)
@@ -40,6 +52,9 @@ log = logging.getLogger(__name__)
 TOKEN_HEADER = "X-Shopify-Access-Token"
 MAX_QUERY_COST = 1000  # Shopify refuses a single query whose requested cost exceeds this.
 MAX_PAGE = 250  # largest `first` any Shopify connection accepts
+MUTATION_COST = 10  # what Shopify charges a mutation field, before its selection
+INVENTORY_BATCH = 100  # rows per inventory mutation
+SKU_BATCH = 25  # SKUs per productVariants search
 
 # "any" is accepted as an explicit "no filter", as in Shopify's REST filters.
 FinancialStatus = Literal[
@@ -123,6 +138,61 @@ class OrderFilter(BaseModel):
         return " ".join(terms) or None
 
 
+class ProductSortKey(StrEnum):
+    UPDATED_AT = "UPDATED_AT"
+    ID = "ID"
+    TITLE = "TITLE"
+
+
+ProductStatus = Literal["active", "draft", "archived"]
+PublishedStatus = Literal["published", "unpublished", "any"]
+
+
+class ProductFilter(BaseModel):
+    """Which products to list; `to_search_query()` renders Shopify's search syntax."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    updated_from: datetime | None = None
+    published_status: PublishedStatus = "any"
+    statuses: list[ProductStatus] = Field(default_factory=list)
+    sort_key: ProductSortKey = ProductSortKey.UPDATED_AT
+
+    @field_validator("updated_from")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("datetime must carry a timezone (e.g. 2024-01-01T00:00:00Z)")
+        return value
+
+    def to_search_query(self) -> str | None:
+        """Shopify search syntax, or None for "all products" (bounds inclusive, see orders)."""
+        terms: list[str] = []
+        if self.updated_from is not None:
+            terms.append(f"updated_at:>='{_search_time(self.updated_from)}'")
+        statuses = list(dict.fromkeys(self.statuses))
+        if statuses:
+            terms.append("status:" + ",".join(statuses))
+        if self.published_status != "any":
+            terms.append(f"published_status:{self.published_status}")
+        return " ".join(terms) or None
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryResult:
+    """What became of one inventory row of set_inventory / adjust_inventory.
+
+    `quantity` is `available` after the change (None when not applied or not reported);
+    `error` is the platform's user error {code, message, field} for this row."""
+
+    inventory_item_id: str
+    location_id: str
+    applied: bool
+    quantity: int | None = None
+    delta: int | None = None
+    error: dict[str, Any] | None = None
+
+
 def _search_time(value: datetime) -> str:
     # Shopify timestamps have whole seconds, so dropping sub-seconds loses no order.
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -183,7 +253,326 @@ def normalize_shop_domain(value: str, *, strict: bool = True) -> str:
     return domain
 
 
-class ShopifyConnector:
+# ---- catalog: products, stock, locations ---------------------------------------------------
+
+
+def _connection(data: dict[str, Any], path: str, what: str) -> dict[str, Any]:
+    connection = get_path(data, path)
+    if not isinstance(connection, dict) or not isinstance(connection.get("nodes"), list):
+        raise PlatformError(f"shopify returned no {what} connection")
+    return connection
+
+
+def _next_cursor(connection: dict[str, Any], seen: set[str], what: str) -> str | None:
+    """endCursor when there is a next page (refusing a cursor that does not advance)."""
+    info = connection.get("pageInfo") or {}
+    if not info.get("hasNextPage"):
+        return None
+    cursor = info.get("endCursor")
+    if not cursor or cursor in seen:
+        raise PlatformError(f"shopify pagination of {what} did not advance")
+    seen.add(cursor)
+    return cursor
+
+
+def _sku_term(sku: str) -> str:
+    escaped = sku.replace("\\", "\\\\").replace('"', '\\"')
+    return f'sku:"{escaped}"'
+
+
+class _CatalogMixin:
+    """Product, stock and location operations of ShopifyConnector."""
+
+    def _products_document(self, include_variants: bool, include_inventory: bool) -> str:
+        if include_inventory:
+            return PRODUCTS_WITH_INVENTORY_QUERY
+        return PRODUCTS_WITH_VARIANTS_QUERY if include_variants else PRODUCTS_QUERY
+
+    def _product_variables(self, include_variants: bool, include_inventory: bool) -> dict:
+        variables: dict[str, Any] = {}
+        if include_variants or include_inventory:
+            variables["variantsFirst"] = self.variants_first  # type: ignore[attr-defined]
+        if include_inventory:
+            variables["levelsFirst"] = self.inventory_levels_first  # type: ignore[attr-defined]
+        return variables
+
+    def max_products_page_size(
+        self, include_variants: bool = True, include_inventory: bool = False
+    ) -> int:
+        """Largest `first` keeping the products query's requested cost <= 1000."""
+        return max_page_size(
+            self._products_document(include_variants, include_inventory),
+            {**self._product_variables(include_variants, include_inventory), "first": 1},
+            max_cost=MAX_QUERY_COST,
+            limit=MAX_PAGE,
+        )
+
+    def count_products(self, filter: ProductFilter) -> int:
+        """Number of products matching `filter` (exact: the count query sets no limit)."""
+        data = self._graphql(PRODUCTS_COUNT_QUERY, {"query": filter.to_search_query()})  # type: ignore[attr-defined]
+        count = get_path(data, "productsCount.count")
+        if not isinstance(count, int):
+            raise PlatformError("shopify returned no product count")
+        return count
+
+    def fetch_products_page(
+        self,
+        filter: ProductFilter,
+        after: str | None = None,
+        first: int | None = None,
+        include_variants: bool = True,
+        include_inventory: bool = False,
+    ) -> Page:
+        """One page of complete products (every variant; with include_inventory every
+        variant's inventoryItem.inventoryLevels) after cursor `after`."""
+        if first is not None and first < 1:
+            raise ValueError("first must be positive")
+        include_variants = include_variants or include_inventory
+        cap = self.max_products_page_size(include_variants, include_inventory)
+        size = min(first, cap) if first is not None else cap
+        document = self._products_document(include_variants, include_inventory)
+        variables = {
+            **self._product_variables(include_variants, include_inventory),
+            "after": after,
+            "query": filter.to_search_query(),
+            "sortKey": filter.sort_key.value,
+        }
+        while True:
+            try:
+                data = self._graphql(document, {**variables, "first": size})  # type: ignore[attr-defined]
+                break
+            except _QueryTooExpensive as exc:
+                fitted = (size * exc.max_cost) // exc.cost if exc.cost else size // 2
+                smaller = min(size - 1, fitted)
+                if smaller < 1:
+                    raise PlatformError(exc.message, details=exc.details) from None
+                size = smaller
+        cost = self._query_cost()  # type: ignore[attr-defined]
+        connection = _connection(data, "products", "products")
+        products: list[dict[str, Any]] = connection["nodes"]
+        for product in products:
+            if include_variants:
+                self._complete_variants(product, include_inventory)
+        seen: set[str] = set()
+        end_cursor = (connection.get("pageInfo") or {}).get("endCursor")
+        has_next = _next_cursor(connection, seen, "products") is not None
+        return Page(records=products, end_cursor=end_cursor, has_next_page=has_next, cost=cost)
+
+    def iter_product_pages(self, filter: ProductFilter, **options: Any) -> Iterator[Page]:
+        """Every page of products from the start (options as fetch_products_page)."""
+        cursor: str | None = None
+        while True:
+            page = self.fetch_products_page(filter, after=cursor, **options)
+            yield page
+            if not page.has_next_page:
+                return
+            cursor = page.end_cursor
+
+    def _complete_variants(self, product: dict[str, Any], include_inventory: bool) -> None:
+        connection = product.get("variants")
+        if not isinstance(connection, dict) or not isinstance(connection.get("nodes"), list):
+            raise PlatformError(f"product {product.get('id')} has no variants connection")
+        nodes: list[dict[str, Any]] = connection["nodes"]
+        seen: set[str] = set()
+        cursor = _next_cursor(connection, seen, f"variants of {product.get('id')}")
+        document = (
+            PRODUCT_VARIANTS_WITH_INVENTORY_QUERY if include_inventory else PRODUCT_VARIANTS_QUERY
+        )
+        extra = self._product_variables(False, include_inventory)
+        extra.pop("variantsFirst", None)
+        size = max_page_size(document, {**extra, "id": "", "after": None},
+                             max_cost=MAX_QUERY_COST, limit=MAX_PAGE)  # fmt: skip
+        while cursor is not None:
+            data = self._graphql(  # type: ignore[attr-defined]
+                document, {**extra, "id": product["id"], "first": size, "after": cursor}
+            )
+            more = _connection(data, "product.variants", f"variants of {product['id']}")
+            nodes.extend(more["nodes"])
+            cursor = _next_cursor(more, seen, f"variants of {product['id']}")
+        connection["pageInfo"] = {"hasNextPage": False, "endCursor": None}
+        if include_inventory:
+            for variant in nodes:
+                self._complete_levels(variant)
+
+    def _complete_levels(self, variant: dict[str, Any]) -> None:
+        item = variant.get("inventoryItem")
+        connection = item.get("inventoryLevels") if isinstance(item, dict) else None
+        if not isinstance(connection, dict) or not isinstance(connection.get("nodes"), list):
+            raise PlatformError(f"variant {variant.get('id')} has no inventoryLevels connection")
+        assert isinstance(item, dict)
+        seen: set[str] = set()
+        cursor = _next_cursor(connection, seen, f"levels of {item.get('id')}")
+        while cursor is not None:
+            data = self._graphql(  # type: ignore[attr-defined]
+                INVENTORY_LEVELS_QUERY, {"id": item["id"], "first": MAX_PAGE, "after": cursor}
+            )
+            more = _connection(data, "inventoryItem.inventoryLevels", f"levels of {item['id']}")
+            connection["nodes"].extend(more["nodes"])
+            cursor = _next_cursor(more, seen, f"levels of {item['id']}")
+        connection["pageInfo"] = {"hasNextPage": False, "endCursor": None}
+
+    def iter_deleted_products(self, since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Deletion events of products ({subjectId, subjectType, occurredAt}), oldest first,
+        at or after `since` (inclusive: a duplicate is harmless, a miss is not)."""
+        if since is not None and since.utcoffset() is None:
+            raise ValueError("since must carry a timezone")
+        query = f"occurred_at:>='{_search_time(since)}'" if since is not None else None
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            data = self._graphql(  # type: ignore[attr-defined]
+                DELETED_PRODUCTS_QUERY, {"first": MAX_PAGE, "after": cursor, "query": query}
+            )
+            connection = _connection(data, "deletionEvents", "deletionEvents")
+            yield from connection["nodes"]
+            cursor = _next_cursor(connection, seen, "deletionEvents")
+            if cursor is None:
+                return
+
+    def resolve_skus(self, skus: list[str]) -> dict[str, dict[str, str]]:
+        """SKU -> {variant_id, inventory_item_id, product_id}; unknown SKUs are left out.
+        A SKU shared by several variants resolves to the one with the lowest id."""
+        wanted = [s for s in dict.fromkeys(skus) if s]
+        found: dict[str, dict[str, str]] = {}
+        for start in range(0, len(wanted), SKU_BATCH):
+            batch = wanted[start : start + SKU_BATCH]
+            query = " OR ".join(_sku_term(s) for s in batch)
+            cursor: str | None = None
+            seen: set[str] = set()
+            while True:
+                data = self._graphql(  # type: ignore[attr-defined]
+                    VARIANTS_BY_SKU_QUERY, {"first": MAX_PAGE, "after": cursor, "query": query}
+                )
+                connection = _connection(data, "productVariants", "productVariants")
+                for node in connection["nodes"]:
+                    sku = node.get("sku")
+                    if sku in batch and sku not in found:
+                        found[sku] = {
+                            "variant_id": node["id"],
+                            "inventory_item_id": get_path(node, "inventoryItem.id"),
+                            "product_id": get_path(node, "product.id"),
+                        }
+                cursor = _next_cursor(connection, seen, "productVariants")
+                if cursor is None:
+                    break
+        return found
+
+    def list_locations(self) -> list[dict[str, Any]]:
+        """Active locations: [{id, legacyResourceId, name, isActive}]."""
+        locations: list[dict[str, Any]] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            data = self._graphql(LOCATIONS_QUERY, {"first": MAX_PAGE, "after": cursor})  # type: ignore[attr-defined]
+            connection = _connection(data, "locations", "locations")
+            locations.extend(connection["nodes"])
+            cursor = _next_cursor(connection, seen, "locations")
+            if cursor is None:
+                return locations
+
+    def set_inventory(
+        self, items: list[tuple[str, str, int]], *, reason: str = "correction"
+    ) -> list[InventoryResult]:
+        """Set `available` to absolute values, one result per (item id, location id, qty).
+
+        Shopify applies a mutation whole or not at all, so rows named in user errors are
+        reported and the rest are sent again: one bad row never holds back the others.
+        The compare-and-set check is skipped: BigLedger is the source of truth here."""
+        return self._inventory_mutation(items, reason, adjust=False)
+
+    def adjust_inventory(
+        self, items: list[tuple[str, str, int]], *, reason: str = "correction"
+    ) -> list[InventoryResult]:
+        """Add deltas to `available` (may go below zero, as Shopify allows); results as
+        set_inventory. Never re-sent after an ambiguous failure (not idempotent)."""
+        return self._inventory_mutation(items, reason, adjust=True)
+
+    def _inventory_mutation(
+        self, items: list[tuple[str, str, int]], reason: str, *, adjust: bool
+    ) -> list[InventoryResult]:
+        results: list[InventoryResult | None] = [None] * len(items)
+        for start in range(0, len(items), INVENTORY_BATCH):
+            pending = list(range(start, min(start + INVENTORY_BATCH, len(items))))
+            while pending:
+                pending = self._inventory_round(items, pending, results, reason, adjust)
+        return [r for r in results if r is not None]
+
+    def _inventory_round(
+        self,
+        items: list[tuple[str, str, int]],
+        rows: list[int],
+        results: list[InventoryResult | None],
+        reason: str,
+        adjust: bool,
+    ) -> list[int]:
+        """Send `rows`; fill their results; return the rows to send again."""
+        if adjust:
+            document, key, field = INVENTORY_ADJUST_QUANTITIES_MUTATION, "changes", "delta"
+            payload_path = "inventoryAdjustQuantities"
+            extra: dict[str, Any] = {}
+        else:
+            document, key, field = INVENTORY_SET_QUANTITIES_MUTATION, "quantities", "quantity"
+            payload_path = "inventorySetQuantities"
+            extra = {"ignoreCompareQuantity": True}
+        rows_input = [
+            {"inventoryItemId": items[n][0], "locationId": items[n][1], field: items[n][2]}
+            for n in rows
+        ]
+        variables = {"input": {"name": "available", "reason": reason, **extra, key: rows_input}}
+        data = self._graphql(document, variables, mutation=True, idempotent=not adjust)  # type: ignore[attr-defined]
+        payload = get_path(data, payload_path)
+        if not isinstance(payload, dict):
+            raise PlatformError(f"shopify returned no {payload_path} payload")
+        errors = payload.get("userErrors") or []
+        if errors:
+            by_row: dict[int, dict[str, Any]] = {}
+            general: list[dict[str, Any]] = []
+            for error in errors:
+                path = error.get("field") or []
+                if len(path) >= 3 and path[1] == key and str(path[2]).isdigit():
+                    by_row.setdefault(int(path[2]), error)
+                else:
+                    general.append(error)
+            if general or not by_row:
+                # Not about one row (reason, name...): every row fails the same way.
+                for n in rows:
+                    results[n] = self._failed(items[n], (general or errors)[0])
+                return []
+            retry = []
+            for position, n in enumerate(rows):
+                if position in by_row:
+                    results[n] = self._failed(items[n], by_row[position])
+                else:
+                    retry.append(n)
+            return retry
+        changes = get_path(payload, "inventoryAdjustmentGroup.changes") or []
+        after = {
+            (get_path(c, "item.id"), get_path(c, "location.id")): c
+            for c in changes
+            if c.get("name") == "available"
+        }
+        for n in rows:
+            item_id, location_id, value = items[n]
+            change = after.get((item_id, location_id))
+            quantity = change.get("quantityAfterChange") if change else None
+            if quantity is None and not adjust:
+                quantity = value  # Shopify reports no change for a row already at `value`
+            results[n] = InventoryResult(
+                item_id, location_id, True, quantity=quantity,
+                delta=change.get("delta") if change else (value if adjust else 0),
+            )  # fmt: skip
+        return []
+
+    @staticmethod
+    def _failed(item: tuple[str, str, int], error: dict[str, Any]) -> InventoryResult:
+        return InventoryResult(
+            item[0], item[1], False,
+            error={"code": error.get("code"), "message": error.get("message"),
+                   "field": error.get("field")},
+        )  # fmt: skip
+
+
+class ShopifyConnector(_CatalogMixin):
     """Shopify Admin GraphQL API for one shop.
 
     Nested page sizes: `line_items_first` 5 covers the large majority of orders in the page
@@ -201,6 +590,8 @@ class ShopifyConnector:
         api_version: str | None = None,
         base_url: str | None = None,
         line_items_first: int = 5,
+        variants_first: int = 8,
+        inventory_levels_first: int = 3,
         shipping_lines_first: int = 3,
         refunds_first: int = 250,
         timeout: float | httpx.Timeout | None = None,
@@ -221,12 +612,16 @@ class ShopifyConnector:
             ("line_items_first", line_items_first),
             ("shipping_lines_first", shipping_lines_first),
             ("refunds_first", refunds_first),
+            ("variants_first", variants_first),
+            ("inventory_levels_first", inventory_levels_first),
         ):
             if not 1 <= size <= MAX_PAGE:
                 raise ValueError(f"{name} must be between 1 and {MAX_PAGE}")
         self.line_items_first = line_items_first
         self.shipping_lines_first = shipping_lines_first
         self.refunds_first = refunds_first
+        self.variants_first = variants_first
+        self.inventory_levels_first = inventory_levels_first
         self.graphql_path = f"/admin/api/{self.api_version}/graphql.json"
         self.cost_policy = GraphQLCostPolicy(clock=clock, wall_clock=wall_clock)
         extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
@@ -306,15 +701,26 @@ class ShopifyConnector:
 
     # -- GraphQL ---------------------------------------------------------------------------
 
-    def _graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Run one query; THROTTLED is waited out by the client, other errors raise."""
+    def _graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        mutation: bool = False,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        """Run one query; THROTTLED is waited out by the client, other errors raise.
+
+        A mutation costs Shopify 10 points at its root (the estimate counts 1), and one that
+        is not idempotent is re-sent only when the platform surely did not run it."""
         variables = variables or {}
+        cost = estimate_query_cost(query, variables) + (MUTATION_COST - 1 if mutation else 0)
         response = self.http.request(
             "POST",
             self.graphql_path,
             json={"query": query, "variables": variables},
-            cost=estimate_query_cost(query, variables),
-            idempotent=True,  # queries only: re-sending after a 5xx or timeout is safe
+            cost=cost,
+            idempotent=idempotent,  # queries: re-sending after a 5xx or timeout is safe
         )
         served = response.headers.get("X-Shopify-API-Version")
         if served and served != self.api_version and served != self.served_api_version:
@@ -530,3 +936,4 @@ class ShopifyConnector:
             f"{refunds_first} refunds, more than one query can read completely",
             details={"orderId": order.get("id")},
         )
+

@@ -121,3 +121,210 @@ query OrderLineItems($id: ID!, $first: Int!, $after: String) {
 """
     + _LINE_ITEM_FRAGMENT
 )
+
+
+# ---- catalog: products, variants, inventory, locations ------------------------------------
+#
+# Variant `price`/`compareAtPrice` are Money scalars (decimal strings); the weight `value`
+# is a Float, read exactly because the connector parses JSON numbers as Decimal. Products
+# come in three shapes (no variants, variants, variants with stock per location) so a caller
+# pays only for what it asks; nested connections are completed by the follow-ups below.
+
+PRODUCTS_COUNT_QUERY = """
+query ProductsCount($query: String) {
+  productsCount(query: $query, limit: null) { count precision }
+}
+"""
+
+_PRODUCT_FIELDS = """
+  id
+  legacyResourceId
+  title
+  handle
+  status
+  vendor
+  productType
+  createdAt
+  updatedAt
+  publishedAt
+"""
+
+_VARIANT_FRAGMENT = """
+fragment VariantFields on ProductVariant {
+  id
+  legacyResourceId
+  sku
+  title
+  price
+  compareAtPrice
+  barcode
+  position
+  inventoryItem { id tracked measurement { weight { value unit } } }
+}
+"""
+
+_LEVEL_FIELDS = """
+      nodes {
+        location { id }
+        quantities(names: ["available"]) { name quantity }
+        updatedAt
+      }
+      pageInfo { hasNextPage endCursor }
+"""
+
+_VARIANT_WITH_INVENTORY_FRAGMENT = (
+    """
+fragment VariantFields on ProductVariant {
+  id
+  legacyResourceId
+  sku
+  title
+  price
+  compareAtPrice
+  barcode
+  position
+  inventoryItem {
+    id
+    tracked
+    measurement { weight { value unit } }
+    inventoryLevels(first: $levelsFirst) {"""
+    + _LEVEL_FIELDS
+    + """    }
+  }
+}
+"""
+)
+
+
+def _products_query(variants: bool, inventory: bool) -> str:
+    head = "$first: Int!, $after: String, $query: String, $sortKey: ProductSortKeys"
+    if variants:
+        head += ", $variantsFirst: Int!"
+    if inventory:
+        head += ", $levelsFirst: Int!"
+    nested = (
+        """
+      variants(first: $variantsFirst) {
+        nodes { ...VariantFields }
+        pageInfo { hasNextPage endCursor }
+      }"""
+        if variants
+        else ""
+    )
+    fragment = ""
+    if variants:
+        fragment = _VARIANT_WITH_INVENTORY_FRAGMENT if inventory else _VARIANT_FRAGMENT
+    return (
+        f"""
+query Products({head}) {{
+  products(first: $first, after: $after, query: $query, sortKey: $sortKey) {{
+    nodes {{{_PRODUCT_FIELDS}{nested}
+    }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+        + fragment
+    )
+
+
+PRODUCTS_QUERY = _products_query(variants=False, inventory=False)
+PRODUCTS_WITH_VARIANTS_QUERY = _products_query(variants=True, inventory=False)
+PRODUCTS_WITH_INVENTORY_QUERY = _products_query(variants=True, inventory=True)
+
+# Follow-ups for a product with more variants, or an item with more levels, than one page.
+PRODUCT_VARIANTS_QUERY = (
+    """
+query ProductVariantsPage($id: ID!, $first: Int!, $after: String) {
+  product(id: $id) {
+    variants(first: $first, after: $after) {
+      nodes { ...VariantFields }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+    + _VARIANT_FRAGMENT
+)
+
+PRODUCT_VARIANTS_WITH_INVENTORY_QUERY = (
+    """
+query ProductVariantsPage($id: ID!, $first: Int!, $after: String, $levelsFirst: Int!) {
+  product(id: $id) {
+    variants(first: $first, after: $after) {
+      nodes { ...VariantFields }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+    + _VARIANT_WITH_INVENTORY_FRAGMENT
+)
+
+INVENTORY_LEVELS_QUERY = (
+    """
+query InventoryLevels($id: ID!, $first: Int!, $after: String) {
+  inventoryItem(id: $id) {
+    inventoryLevels(first: $first, after: $after) {"""
+    + _LEVEL_FIELDS
+    + """    }
+  }
+}
+"""
+)
+
+DELETED_PRODUCTS_QUERY = """
+query DeletedProducts($first: Int!, $after: String, $query: String) {
+  deletionEvents(subjectTypes: [PRODUCT], first: $first, after: $after, query: $query,
+                 sortKey: CREATED_AT) {
+    nodes { subjectId subjectType occurredAt }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+VARIANTS_BY_SKU_QUERY = """
+query VariantsBySku($first: Int!, $after: String, $query: String!) {
+  productVariants(first: $first, after: $after, query: $query) {
+    nodes { id sku product { id } inventoryItem { id } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+LOCATIONS_QUERY = """
+query Locations($first: Int!, $after: String) {
+  locations(first: $first, after: $after) {
+    nodes { id legacyResourceId name isActive }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+_ADJUSTMENT_RESULT = """
+    inventoryAdjustmentGroup {
+      id
+      changes { name delta quantityAfterChange item { id } location { id } }
+    }
+    userErrors { field message code }
+"""
+
+INVENTORY_SET_QUANTITIES_MUTATION = (
+    """
+mutation InventorySet($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {"""
+    + _ADJUSTMENT_RESULT
+    + """  }
+}
+"""
+)
+
+INVENTORY_ADJUST_QUANTITIES_MUTATION = (
+    """
+mutation InventoryAdjust($input: InventoryAdjustQuantitiesInput!) {
+  inventoryAdjustQuantities(input: $input) {"""
+    + _ADJUSTMENT_RESULT
+    + """  }
+}
+"""
+)

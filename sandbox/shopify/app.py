@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.shopify.catalog import CatalogError, ProductCatalog
 from sandbox.shopify.config import ShopifySandboxConfig, parse_start
 from sandbox.shopify.cost import LeakyBucket, plan_cost
 from sandbox.shopify.executor import EXECUTOR_CLASS
@@ -161,6 +162,7 @@ class DatasetSpec(BaseModel):
     start: str | None = None
     interval_seconds: int | None = Field(None, ge=1)
     customer_pool: int | None = Field(None, ge=1)
+    products: int | None = Field(None, ge=0)
     timezone: str | None = None
     money_format: Literal["fixed", "trimmed"] | None = None
 
@@ -190,6 +192,15 @@ class ControlRequest(BaseModel):
     reset_stats: bool = False
 
 
+class ProductUpdateRequest(BaseModel):
+    """Body of POST /__sandbox/products/{legacyId}/update: bump updatedAt, maybe edit."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["touch"] = "touch"
+    title: str | None = None
+    status: Literal["ACTIVE", "DRAFT", "ARCHIVED"] | None = None
+
+
 class OrderUpdateRequest(BaseModel):
     """Body of POST /__sandbox/orders/{legacyId}/update."""
 
@@ -210,6 +221,7 @@ class ShopifySandbox:
         self.config = config or ShopifySandboxConfig()
         self.schema = shopify_schema()
         self.store = OrderStore(self.config)
+        self._catalog: ProductCatalog | None = None
         self.bucket = self._new_bucket(self.config)
         self.faults = FaultPlan()
         self.stats = Stats()
@@ -219,6 +231,13 @@ class ShopifySandbox:
         self._sequence = 0
         # The leaf fast path; None means graphql-core's stock executor (tests compare both).
         self.executor_class: type | None = EXECUTOR_CLASS
+
+    @property
+    def catalog(self) -> ProductCatalog:
+        """Products, stock and locations; built on first use from the order store's pool."""
+        if self._catalog is None or self._catalog.dataset is not self.store.dataset:
+            self._catalog = ProductCatalog(self.store.dataset, self.config)
+        return self._catalog
 
     @staticmethod
     def _new_bucket(config: ShopifySandboxConfig) -> LeakyBucket:
@@ -233,7 +252,7 @@ class ShopifySandbox:
         every runtime order change."""
         self.config = self.config.with_changes(**changes)
         dataset_keys = {"seed", "size", "currency", "start", "interval_seconds",
-                        "customer_pool", "timezone", "money_format"}  # fmt: skip
+                        "customer_pool", "products", "timezone", "money_format"}  # fmt: skip
         if rebuild or dataset_keys & set(changes):
             self.store = OrderStore(self.config)
         if {"maximum_available", "restore_rate", "throttling", "monotonic"} & set(changes):
@@ -482,6 +501,23 @@ class ShopifySandbox:
             return JSONResponse({"error": str(exc)}, status_code=409)
         return JSONResponse(summary)
 
+    async def update_product_endpoint(self, request: Request) -> Response:
+        legacy_id = request.path_params["legacy_id"]
+        try:
+            spec = ProductUpdateRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+        try:
+            return JSONResponse(self.catalog.touch(legacy_id, spec.title, spec.status))
+        except CatalogError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+
+    async def delete_product_endpoint(self, request: Request) -> Response:
+        try:
+            return JSONResponse(self.catalog.delete(request.path_params["legacy_id"]))
+        except CatalogError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+
     def routes(self) -> list[Route]:
         """Routes with absolute paths, so a composite sandbox can list them beside others."""
         return [
@@ -491,6 +527,16 @@ class ShopifySandbox:
             Route(
                 "/__sandbox/orders/{legacy_id:int}/update",
                 self.update_order_endpoint,
+                methods=["POST"],
+            ),
+            Route(
+                "/__sandbox/products/{legacy_id:int}/update",
+                self.update_product_endpoint,
+                methods=["POST"],
+            ),
+            Route(
+                "/__sandbox/products/{legacy_id:int}/delete",
+                self.delete_product_endpoint,
                 methods=["POST"],
             ),
         ]

@@ -14,7 +14,9 @@ DEFAULT_TOKEN = "shpat_sandbox_token"
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
 # Fields a caller may change at runtime with POST /__sandbox/control {"dataset": {...}}.
-DATASET_FIELDS = ("seed", "size", "currency", "start", "interval_seconds", "customer_pool")
+DATASET_FIELDS = (
+    "seed", "size", "currency", "start", "interval_seconds", "customer_pool", "products",
+)  # fmt: skip
 
 
 def parse_start(value: datetime | str) -> datetime:
@@ -38,6 +40,8 @@ class ShopifySandboxConfig:
     start: datetime = DEFAULT_START
     interval_seconds: int = 300
     customer_pool: int = 5_000
+    # Catalog size; None: size // 10, at least the 160 products orders sell, at most 5,000.
+    products: int | None = None
     timezone: str | None = None  # default: a zone that fits the currency
     shop_name: str = "BigLedger Sandbox"
     shop_domain: str = "bigledger-sandbox.myshopify.com"
@@ -68,6 +72,8 @@ class ShopifySandboxConfig:
             raise ValueError("size must be >= 0")
         if self.interval_seconds < 1:
             raise ValueError("interval_seconds must be >= 1")
+        if self.products is not None and self.products < 0:
+            raise ValueError("products must be >= 0")
         if self.customer_pool < 1:
             raise ValueError("customer_pool must be >= 1")
         if not 1 <= self.max_page_size:
@@ -99,6 +105,7 @@ class ShopifySandboxConfig:
             "start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "interval_seconds": self.interval_seconds,
             "customer_pool": self.customer_pool,
+            "products": self.products,
             "timezone": self.iana_timezone,
             "money_format": self.money_format,
         }

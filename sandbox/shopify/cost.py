@@ -1,7 +1,7 @@
 """Shopify's calculated query cost and the leaky bucket that spends it.
 
 Cost rules (Shopify's published model):
-* scalars and enums cost 0; an object field costs 1 plus its selection;
+* scalars and enums cost 0; an object field costs 1 plus its selection, a mutation 10;
 * a plain list of objects costs like one object (taxLines, refunds(first:));
 * a connection costs 2 + (first or last) x the cost of one node with its selection, so
   nested connections multiply; `edges`/`pageInfo` wrappers themselves are free.
@@ -37,6 +37,7 @@ from graphql import (
 )
 
 OBJECT, LIST, CONNECTION = 0, 1, 2
+MUTATION_COST = 10
 
 
 @dataclass
@@ -50,6 +51,7 @@ class CostField:
     # CONNECTION: where the nodes sit under the connection value, e.g. ("nodes",) or
     # ("edges", "node"), each with the plan of one node.
     node_paths: list[tuple[tuple[str, ...], list[CostField]]] = field(default_factory=list)
+    base: int = 1  # what the field itself costs: 1 for an object, 10 for a mutation
 
 
 def _requested(fields: Sequence[CostField]) -> int:
@@ -59,7 +61,7 @@ def _requested(fields: Sequence[CostField]) -> int:
             per_node = sum(1 + _requested(children) for _, children in f.node_paths)
             total += 2 + f.page_size * per_node
         else:
-            total += 1 + _requested(f.children)
+            total += f.base + _requested(f.children)
     return total
 
 
@@ -72,9 +74,9 @@ def _actual(fields: Sequence[CostField], value: Any) -> int:
         if item is None:
             continue
         if f.kind == OBJECT:
-            total += 1 + _actual(f.children, item)
+            total += f.base + _actual(f.children, item)
         elif f.kind == LIST:
-            total += 1 + max((_actual(f.children, element) for element in item), default=0)
+            total += f.base + max((_actual(f.children, element) for element in item), default=0)
         else:
             total += 2
             for path, children in f.node_paths:
@@ -226,10 +228,15 @@ def plan_cost(
         if name not in values and definition.default_value is not None:
             values[name] = _Planner(schema, document, {}).value(definition.default_value)
     planner = _Planner(schema, document, values)
-    root = schema.query_type if operation.operation.value == "query" else schema.mutation_type
+    is_query = operation.operation.value == "query"
+    root = schema.query_type if is_query else schema.mutation_type
     if root is None:
         return CostPlan([])
-    return CostPlan(planner.plan([operation.selection_set], root))
+    fields = planner.plan([operation.selection_set], root)
+    if not is_query:
+        for f in fields:  # Shopify charges 10 points per mutation field
+            f.base = MUTATION_COST
+    return CostPlan(fields)
 
 
 class LeakyBucket:

@@ -15,6 +15,15 @@ from zoneinfo import ZoneInfo
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
+from sandbox.shopify.catalog import (
+    QUANTITY_NAMES,
+    compile_search,
+    deletion_terms,
+    legacy_of,
+    product_terms,
+    quantities,
+    variant_terms,
+)
 from sandbox.shopify.store import CursorError, decode_cursor, encode_cursor
 
 SHOP_ID = "gid://shopify/Shop/68800000001"
@@ -240,7 +249,298 @@ def resolve_line_item_tax_lines(
     return lines if first is None else lines[: max(0, first)]
 
 
+# ---- catalog: products, variants, inventory, locations, deletion events -------------------
+
+
+def _sorted_page(
+    info: GraphQLResolveInfo,
+    items: list[dict[str, Any]],
+    key: Callable[[dict[str, Any]], tuple[Any, int]],
+    cursor_value: Callable[[dict[str, Any]], Any],
+    from_cursor: Callable[[Any], Any],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    reverse: bool,
+) -> dict[str, Any]:
+    """A connection over a small list in (value, id) order; cursors carry both."""
+    _check_window(info, first, last, info.context["sandbox"].config.max_page_size)
+
+    def boundary(cursor: str) -> tuple[Any, int]:
+        try:
+            last_id, last_value = decode_cursor(cursor)
+            return from_cursor(last_value), last_id
+        except (CursorError, ValueError, TypeError) as exc:
+            raise _bad_request("Invalid cursor.") from exc
+
+    walk = sorted(items, key=key, reverse=reverse)
+    if after is not None:
+        b = boundary(after)
+        walk = [x for x in walk if (key(x) < b if reverse else key(x) > b)]
+    if before is not None:
+        b = boundary(before)
+        walk = [x for x in walk if (key(x) > b if reverse else key(x) < b)]
+    if first is not None:
+        chosen = walk[:first]
+        has_next, has_prev = len(walk) > first, after is not None
+    else:
+        chosen = walk[len(walk) - last :] if last else []
+        has_next, has_prev = before is not None, len(walk) > (last or 0)
+    cursors = [encode_cursor(key(n)[1], cursor_value(n)) for n in chosen]
+    return _connection(chosen, cursors, has_next, has_prev)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _epoch_of(value: Any) -> int:
+    return int(datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp())
+
+
+# sort key -> (key of a product, cursor value, cursor value -> key value)
+_PRODUCT_SORTS: dict[str, tuple[Callable[[dict], tuple[Any, int]], Callable[[dict], Any], Any]] = {
+    "UPDATED_AT": (lambda p: (p["_updated"], p["_legacy"]), lambda p: p["updatedAt"], _epoch_of),
+    "CREATED_AT": (lambda p: (p["_created"], p["_legacy"]), lambda p: p["createdAt"], _epoch_of),
+    "TITLE": (lambda p: (p["title"], p["_legacy"]), lambda p: p["title"], str),
+    "ID": (lambda p: (p["_legacy"], p["_legacy"]), lambda p: p["_legacy"], int),
+}
+
+
+def _catalog(info: GraphQLResolveInfo) -> Any:
+    return info.context["sandbox"].catalog
+
+
+def _search(info: GraphQLResolveInfo, query: str | None, terms: Any) -> Any:
+    zone = info.context["sandbox"].store.timezone
+    predicate, warnings = compile_search(query, zone, terms(zone))
+    _note_search(info, query, warnings)
+    return predicate
+
+
+def resolve_product(_root: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:  # noqa: A002
+    legacy = legacy_of(id, "Product")
+    return None if legacy is None else _catalog(info).products.get(legacy)
+
+
+def resolve_products(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    query: str | None = None,
+    reverse: bool | None = False,
+    sortKey: str | None = "ID",  # noqa: N803
+    savedSearchId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
+    predicate = _search(info, query, product_terms)
+    items = _catalog(info).product_list()
+    if predicate is not None:
+        items = [p for p in items if predicate(p)]
+    # Sort keys without a cheap order here fall back to id order (still a total order).
+    key, value, back = _PRODUCT_SORTS.get(sortKey or "ID", _PRODUCT_SORTS["ID"])
+    return _sorted_page(info, items, key, value, back, first, after, last, before, bool(reverse))
+
+
+def resolve_products_count(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    query: str | None = None,
+    limit: int | None = 10_000,
+    savedSearchId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
+    if limit is not None and limit < 0:
+        raise _bad_request("limit must be a positive number", "argumentLiteralsIncompatible")
+    predicate = _search(info, query, product_terms)
+    items = _catalog(info).product_list()
+    count = len(items) if predicate is None else sum(1 for p in items if predicate(p))
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
+
+
+def resolve_product_variants(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    query: str | None = None,
+    reverse: bool | None = False,
+    sortKey: str | None = "ID",  # noqa: N803 - other keys fall back to id order
+    savedSearchId: str | None = None,  # noqa: N803
+) -> dict[str, Any]:
+    predicate = _search(info, query, variant_terms)
+    items = _catalog(info).variants()
+    if predicate is not None:
+        items = [v for v in items if predicate(v)]
+    return _slice_connection(info, items, first, after, last, before, bool(reverse))
+
+
+def resolve_product_variants_of(
+    product: dict[str, Any],
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    reverse: bool | None = False,
+) -> dict[str, Any]:
+    _catalog(info)
+    return _slice_connection(info, product["_variants"], first, after, last, before, bool(reverse))
+
+
+def resolve_variants_count(product: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    return {"count": len(product["_variants"]), "precision": "EXACT"}
+
+
+def resolve_inventory_item(_root: Any, info: GraphQLResolveInfo, id: str) -> dict | None:  # noqa: A002
+    legacy = legacy_of(id, "InventoryItem")
+    return None if legacy is None else _catalog(info).items.get(legacy)
+
+
+def resolve_inventory_levels(
+    item: dict[str, Any],
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    reverse: bool | None = False,
+    query: str | None = None,
+) -> dict[str, Any]:
+    return _slice_connection(info, item["_levels"], first, after, last, before, bool(reverse))
+
+
+def resolve_inventory_level(
+    item: dict[str, Any], info: GraphQLResolveInfo, locationId: str  # noqa: N803
+) -> dict[str, Any] | None:
+    legacy = legacy_of(locationId, "Location")
+    return next((lv for lv in item["_levels"] if lv["_legacy"] == legacy), None)
+
+
+def resolve_quantities(
+    level: dict[str, Any], info: GraphQLResolveInfo, names: list[str]
+) -> list[dict[str, Any]]:
+    unknown = [n for n in names if n not in QUANTITY_NAMES]
+    if unknown:
+        raise _bad_request(f"Invalid quantity names: {', '.join(unknown)}.")
+    return quantities(level, names)
+
+
+def resolve_location(_root: Any, info: GraphQLResolveInfo, id: str | None = None) -> dict | None:  # noqa: A002
+    catalog = _catalog(info)
+    if id is None:
+        return catalog.locations[0]
+    legacy = legacy_of(id, "Location")
+    return catalog.location_by_legacy.get(legacy) if legacy is not None else None
+
+
+def resolve_locations(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    query: str | None = None,
+    reverse: bool | None = False,
+    sortKey: str | None = "NAME",  # noqa: N803
+    includeLegacy: bool | None = False,  # noqa: N803
+    includeInactive: bool | None = False,  # noqa: N803
+) -> dict[str, Any]:
+    items = [loc for loc in _catalog(info).locations if includeInactive or loc["isActive"]]
+    if sortKey == "NAME":
+        key, value, back = (lambda x: (x["name"], x["_legacy"])), (lambda x: x["name"]), str
+    else:
+        key, value, back = (lambda x: (x["_legacy"], x["_legacy"])), (lambda x: x["_legacy"]), int
+    return _sorted_page(info, items, key, value, back, first, after, last, before, bool(reverse))
+
+
+def resolve_deletion_events(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    subjectTypes: list[str] | None = None,  # noqa: N803
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    query: str | None = None,
+    reverse: bool | None = False,
+    sortKey: str | None = "ID",  # noqa: N803 - events are created in time order: same order
+) -> dict[str, Any]:
+    predicate = _search(info, query, deletion_terms)
+    items = _catalog(info).events
+    if subjectTypes:
+        items = [e for e in items if e["subjectType"] in subjectTypes]
+    if predicate is not None:
+        items = [e for e in items if predicate(e)]
+    return _slice_connection(info, items, first, after, last, before, bool(reverse))
+
+
+def resolve_adjustment_changes(
+    group: dict[str, Any],
+    info: GraphQLResolveInfo,
+    inventoryItemIds: list[str] | None = None,  # noqa: N803
+    locationIds: list[str] | None = None,  # noqa: N803
+    quantityNames: list[str] | None = None,  # noqa: N803
+) -> list[dict[str, Any]]:
+    return [
+        c for c in group["_changes"]
+        if (inventoryItemIds is None or c["item"]["id"] in inventoryItemIds)
+        and (locationIds is None or c["location"]["id"] in locationIds)
+        and (quantityNames is None or c["name"] in quantityNames)
+    ]  # fmt: skip
+
+
+def _catalog_field(name: str) -> Callable[..., Any]:
+    """Resolver for a catalog field that an order's line item can reach before the catalog
+    was built (`lineItems { variant { inventoryItem { id } } }`): build it, then read."""
+
+    def resolve(obj: dict[str, Any], info: GraphQLResolveInfo) -> Any:
+        _catalog(info)
+        return obj.get(name)
+
+    return resolve
+
+
+def resolve_inventory_set_quantities(
+    _root: Any, info: GraphQLResolveInfo, input: dict[str, Any]  # noqa: A002
+) -> dict[str, Any]:
+    return _catalog(info).set_quantities(input)
+
+
+def resolve_inventory_adjust_quantities(
+    _root: Any, info: GraphQLResolveInfo, input: dict[str, Any]  # noqa: A002
+) -> dict[str, Any]:
+    return _catalog(info).adjust_quantities(input)
+
+
 RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
+    ("Query", "product"): resolve_product,
+    ("Query", "products"): resolve_products,
+    ("Query", "productsCount"): resolve_products_count,
+    ("Query", "productVariants"): resolve_product_variants,
+    ("Query", "inventoryItem"): resolve_inventory_item,
+    ("Query", "location"): resolve_location,
+    ("Query", "locations"): resolve_locations,
+    ("Query", "deletionEvents"): resolve_deletion_events,
+    ("Product", "variants"): resolve_product_variants_of,
+    ("Product", "variantsCount"): resolve_variants_count,
+    ("InventoryItem", "inventoryLevels"): resolve_inventory_levels,
+    ("InventoryItem", "inventoryLevel"): resolve_inventory_level,
+    ("InventoryLevel", "quantities"): resolve_quantities,
+    ("InventoryAdjustmentGroup", "changes"): resolve_adjustment_changes,
+    ("Mutation", "inventorySetQuantities"): resolve_inventory_set_quantities,
+    ("Mutation", "inventoryAdjustQuantities"): resolve_inventory_adjust_quantities,
+    **{("Product", f): _catalog_field(f) for f in ("status", "createdAt", "updatedAt",
+                                                    "publishedAt")},
+    **{("ProductVariant", f): _catalog_field(f) for f in ("compareAtPrice", "barcode",
+                                                           "position", "inventoryItem")},
     ("Query", "shop"): resolve_shop,
     ("Query", "order"): resolve_order,
     ("Query", "orders"): resolve_orders,
