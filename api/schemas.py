@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -40,3 +40,14 @@ class ShopifySyncOrdersRequest(SpecModel):
     fulfillment_status: list[ShopifyFulfillmentStatus] | None = Field(
         default=None, alias="fulfillmentStatus", max_length=20)
     batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=1000)
+
+
+class ShopifySyncProductsRequest(SpecModel):
+    """POST /v1/integrations/shopify/sync-products."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64)
+    sync_type: Literal["incremental", "full"] = Field(default="incremental", alias="syncType")
+    include_variants: bool = Field(default=True, alias="includeVariants")
+    include_inventory: bool = Field(default=True, alias="includeInventory")
+    published_status: Literal["published", "unpublished", "any"] = Field(
+        default="any", alias="publishedStatus")

@@ -11,6 +11,8 @@ from bigledger.secrets import mask_credentials
 from ledger.integrations import IntegrationRecord
 
 ORDER_COUNTERS = ("ordersProcessed", "ordersCreated", "ordersUpdated", "ordersFailed")
+PRODUCT_COUNTERS = ("productsProcessed", "productsCreated", "productsUpdated", "productsFailed",
+                    "productsDeleted", "inventoryUpdated")
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -53,6 +55,10 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
     if run["operation"].endswith("sync_orders"):
         view["ordersToProcess"] = run.get("records_to_process")
         for name in ORDER_COUNTERS:
+            view[name] = int(counters.get(name, 0))
+    if run["operation"].endswith("sync_products"):
+        view["productsToProcess"] = run.get("records_to_process")
+        for name in PRODUCT_COUNTERS:
             view[name] = int(counters.get(name, 0))
     view.update({
         "startedAt": iso(started), "finishedAt": iso(run.get("finished_at")),

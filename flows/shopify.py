@@ -8,8 +8,9 @@ commits with its counters and resume cursor, so a killed run continues where it 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
@@ -24,9 +25,16 @@ from flows.params import (
     ShopifyFulfillmentStatus,
     shopify_order_filter,
 )
-from tasks.extract import count_shopify_orders, extract_shopify_orders
-from tasks.load import load_orders
-from tasks.map import map_records
+from tasks.extract import (
+    count_shopify_orders,
+    count_shopify_products,
+    extract_shopify_orders,
+    extract_shopify_product_deletions,
+    extract_shopify_products,
+    shopify_shop_currency,
+)
+from tasks.load import load_orders, load_products, mark_deleted_products
+from tasks.map import map_products, map_records
 from tasks.sync_runs import (
     finish_sync_run,
     open_sync_run,
@@ -35,6 +43,8 @@ from tasks.sync_runs import (
 )
 
 ORDERS_STREAM = "shopify.orders"
+# Shopify's search index trails its writes a little: incremental syncs re-read this much.
+INCREMENTAL_LOOKBACK_SECONDS = 300
 
 
 @flow(name="shopify-sync-orders", log_prints=False, validate_parameters=True)
@@ -107,27 +117,41 @@ def _run_pages(
     integration_id: str, sync_id: str, order_filter: dict[str, Any], incremental: bool,
     batch_size: int, after: str | None, total: int, progress_id: Any,
 ) -> None:
-    """Fetch batch n+1 while batch n is mapped and loaded; each load commits its cursor."""
-    pending = extract_shopify_orders.submit(integration_id, order_filter, after, batch_size)
+    """Orders batch by batch; each load commits its cursor."""
+
+    def fetch(cursor: str | None):
+        return extract_shopify_orders.submit(integration_id, order_filter, cursor, batch_size)
+
+    def process(page: dict[str, Any]) -> None:
+        records = page["records"]
+        mapped = map_records(integration_id, "shopify.order", quote(records))
+        high_water = _high_water(records) if incremental else None
+        load_orders(
+            integration_id, sync_id, "shopify.order", quote(mapped),
+            resume_cursor=page["end_cursor"],
+            stream_cursor=(ORDERS_STREAM, high_water) if high_water else None,
+        )
+
+    pipeline(fetch, process, after, total, progress_id)
+
+
+def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, Any]], None],
+             after: str | None, total: int, progress_id: Any) -> None:
+    """Fetch batch n+1 (a submitted task) while batch n is mapped and loaded, until the
+    platform says there is no next page; progress is reported as a Prefect artifact.
+
+    Batches travel wrapped in quote(): Prefect would otherwise walk every nested dict of a
+    batch looking for futures, which costs more than mapping it.
+    """
+    pending = fetch(after)
     done = 0
     while True:
         page = pending.result()
         if page["has_next_page"]:
-            pending = extract_shopify_orders.submit(
-                integration_id, order_filter, page["end_cursor"], batch_size
-            )
-        records = page["records"]
-        if records:
-            # quote(): Prefect would otherwise walk every nested dict of the batch looking
-            # for futures, which costs more than mapping it.
-            mapped = map_records(integration_id, "shopify.order", quote(records))
-            high_water = _high_water(records) if incremental else None
-            load_orders(
-                integration_id, sync_id, "shopify.order", quote(mapped),
-                resume_cursor=page["end_cursor"],
-                stream_cursor=(ORDERS_STREAM, high_water) if high_water else None,
-            )
-            done += len(records)
+            pending = fetch(page["end_cursor"])
+        if page["records"]:
+            process(page)
+            done += len(page["records"])
             if total:
                 update_progress_artifact(progress_id, progress=min(100.0, 100.0 * done / total))
         if not page["has_next_page"]:
@@ -141,3 +165,78 @@ def _high_water(records: list[dict]) -> str | None:
         return None
     newest = max(datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps)
     return newest.astimezone(UTC).isoformat()
+
+
+PRODUCTS_STREAM = "shopify.products"
+PRODUCT_DELETIONS_STREAM = "shopify.product_deletions"
+
+
+@flow(name="shopify-sync-products", log_prints=False, validate_parameters=True)
+def sync_products(
+    integration_id: str,
+    sync_type: Literal["incremental", "full"] = "incremental",
+    include_variants: bool = True,
+    include_inventory: bool = True,
+    published_status: Literal["published", "unpublished", "any"] = "any",
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 250,
+    sync_id: str | None = None,
+) -> dict[str, Any]:
+    """Sync Shopify products, variants (SKU, price, barcode, weight) and stock per location
+    into the ledger; products deleted upstream are marked deleted, never erased.
+
+    Args:
+        integration_id: BigLedger integration id (int_shopify_...).
+        sync_type: incremental (what changed since the last sync) or full (everything).
+        include_variants: Fetch and store variants.
+        include_inventory: Fetch and store stock levels per location (needs variants).
+        published_status: Only published, only unpublished, or any product.
+        batch_size: Products per batch (one extract, map and load task run each), 1-1000.
+        sync_id: The sync record to report into (the API opens one). Empty: a new one.
+    """
+    logger = get_run_logger()
+    parameters = {"syncType": sync_type, "includeVariants": include_variants,
+                  "includeInventory": include_inventory, "publishedStatus": published_status,
+                  "batchSize": batch_size}
+    run = open_sync_run(integration_id, "shopify.sync_products", parameters, sync_id,
+                        flow_run.get_id())
+    sync_id = run["id"]
+    include_inventory = include_inventory and include_variants
+    try:
+        mark = (read_stream_cursor(integration_id, PRODUCTS_STREAM)
+                if sync_type == "incremental" else None)
+        product_filter: dict[str, Any] = {"published_status": published_status,
+                                          "sort_key": "UPDATED_AT"}
+        if mark:
+            product_filter["updated_from"] = (datetime.fromisoformat(mark)
+                                              - timedelta(seconds=INCREMENTAL_LOOKBACK_SECONDS))
+        total = count_shopify_products(integration_id, product_filter)
+        set_records_to_process(sync_id, total)
+        logger.info("sync %s: %d products to process", sync_id, total)
+        currency = shopify_shop_currency(integration_id)
+        progress = create_progress_artifact(progress=0.0,
+                                             description=f"Shopify products of {sync_id}")
+
+        def fetch(cursor: str | None):
+            return extract_shopify_products.submit(integration_id, product_filter, cursor,
+                                                   batch_size, include_variants,
+                                                   include_inventory)
+
+        def process(page: dict[str, Any]) -> None:
+            mapped = map_products(quote(page["records"]), currency)
+            high_water = _high_water(page["records"])
+            load_products(integration_id, sync_id, quote(mapped), include_variants,
+                          resume_cursor=page["end_cursor"],
+                          stream_cursor=(PRODUCTS_STREAM, high_water) if high_water else None)
+
+        pipeline(fetch, process, None, total, progress)
+        since = (read_stream_cursor(integration_id, PRODUCT_DELETIONS_STREAM)
+                 if sync_type == "incremental" else None)
+        events = extract_shopify_product_deletions(integration_id, since)
+        mark_deleted_products(integration_id, sync_id, events, PRODUCT_DELETIONS_STREAM)
+    except IntegrationError as exc:
+        finish_sync_run(sync_id, str(exc.code), exc.message)
+        raise
+    except Exception as exc:
+        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+        raise
+    return finish_sync_run(sync_id)

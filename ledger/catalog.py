@@ -47,8 +47,10 @@ def load_product_batch(
     failures: Sequence[RecordFailure] = (),
     cursor: tuple[str, str] | None = None,
     resume_cursor: str | None = None,
+    with_variants: bool = True,
 ) -> CatalogResult:
-    """Upsert a batch of products with variants and stock, in the caller's transaction."""
+    """Upsert a batch of products with variants and stock, in the caller's transaction.
+    `with_variants=False` (a sync that did not fetch them) leaves stored variants alone."""
     result = CatalogResult(failed=len(failures))
     latest = {d.external_id: d for d in docs}
     hashes = {ext: content_hash(d) for ext, d in latest.items()}
@@ -62,8 +64,9 @@ def load_product_batch(
         now = utcnow()
         _write_products(conn, integration_id, [latest[e] for e in new],
                         [latest[e] for e in changed], now)
-        result.variants_written = _write_variants(conn, integration_id,
-                                                  [latest[e] for e in to_write], now)
+        if with_variants:
+            result.variants_written = _write_variants(conn, integration_id,
+                                                      [latest[e] for e in to_write], now)
         levels = [lvl for e in to_write for lvl in latest[e].inventory]
         result.levels_written = write_inventory_levels(conn, integration_id, levels)
         _write_refs(conn, integration_id, latest, hashes, new, changed, now)

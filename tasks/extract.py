@@ -46,3 +46,56 @@ def count_shopify_orders(integration_id: str, order_filter: dict[str, Any]) -> i
 
     connector = connector_for(load_integration(integration_id))
     return connector.count_orders(OrderFilter(**order_filter))
+
+
+@task(name="extract-shopify-products", retries=3, retry_delay_seconds=[2, 10, 30],
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      persist_result=False)
+def extract_shopify_products(
+    integration_id: str, product_filter: dict[str, Any], after: str | None, batch_size: int,
+    include_variants: bool, include_inventory: bool,
+) -> dict[str, Any]:
+    """Fetch the next `batch_size` products after a cursor, complete with variants and stock."""
+    from connectors.shopify import ProductFilter
+
+    connector = connector_for(load_integration(integration_id))
+    flt = ProductFilter(**product_filter)
+    records: list[dict[str, Any]] = []
+    cursor, has_next = after, True
+    while has_next and len(records) < batch_size:
+        page = connector.fetch_products_page(
+            flt, after=cursor, include_variants=include_variants,
+            include_inventory=include_inventory,
+            first=min(batch_size - len(records),
+                      connector.max_products_page_size(include_variants, include_inventory)))
+        records.extend(page.records)
+        cursor, has_next = page.end_cursor or cursor, page.has_next_page
+    return {"records": records, "end_cursor": cursor, "has_next_page": has_next}
+
+
+@task(name="count-shopify-products", retries=2, retry_delay_seconds=5,
+      retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE, persist_result=False)
+def count_shopify_products(integration_id: str, product_filter: dict[str, Any]) -> int:
+    """How many products the filter matches."""
+    from connectors.shopify import ProductFilter
+
+    connector = connector_for(load_integration(integration_id))
+    return connector.count_products(ProductFilter(**product_filter))
+
+
+@task(name="shopify-shop-currency", retries=2, retry_delay_seconds=5,
+      retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE, persist_result=False)
+def shopify_shop_currency(integration_id: str) -> str:
+    """The shop's currency: product prices come without one."""
+    return connector_for(load_integration(integration_id)).shop_info()["currencyCode"]
+
+
+@task(name="extract-shopify-product-deletions", retries=3, retry_delay_seconds=[2, 10, 30],
+      retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE, persist_result=False)
+def extract_shopify_product_deletions(integration_id: str, since: str | None) -> list[dict]:
+    """Products deleted upstream since a time (all of them when `since` is empty)."""
+    from datetime import datetime
+
+    connector = connector_for(load_integration(integration_id))
+    start = datetime.fromisoformat(since) if since else None
+    return list(connector.iter_deleted_products(start))

@@ -50,12 +50,13 @@ class MappedBatch:
     failures: list[RecordFailure] = field(default_factory=list)
 
 
-def map_batch(records: list[dict], mapper: RecordMapper, accounts: PostingAccounts) -> MappedBatch:
-    """Apply a mapper to records, capturing each failure instead of stopping."""
+def map_batch(records: list[dict], mapper: RecordMapper, context: Any) -> MappedBatch:
+    """Apply a mapper to records (with its context, e.g. the posting accounts), capturing
+    each failure instead of stopping."""
     out = MappedBatch()
     for record in records:
         try:
-            out.documents.append(mapper.transform(record, accounts))
+            out.documents.append(mapper.transform(record, context))
         except Exception as exc:  # one bad record must not sink the batch
             code = exc.code if isinstance(exc, IntegrationError) else ErrorCode.DATA_MAPPING_ERROR
             out.failures.append(RecordFailure(
@@ -86,3 +87,16 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+@task(name="map-products", cache_policy=NO_CACHE, persist_result=False)
+def map_products(records: list[dict], currency: str) -> MappedBatch:
+    """Map one batch of Shopify products (prices in the shop's currency)."""
+    from transforms.shopify_products import product_to_documents
+
+    mapper = RecordMapper(
+        "product", lambda product, _ctx: product_to_documents(product, currency),
+        lambda product: str(product.get("legacyResourceId")
+                            or str(product.get("id", "?")).rsplit("/", 1)[-1]),
+    )
+    return map_batch(records, mapper, None)

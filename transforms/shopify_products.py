@@ -47,7 +47,7 @@ def product_to_documents(product: dict[str, Any], currency: str) -> ProductDoc:
         if isinstance(item, dict) and "inventoryLevels" in item:
             inventory.extend(_levels(item, pid))
     return ProductDoc(
-        external_id=pid,
+        external_id=legacy_id(pid),
         title=title,
         handle=product.get("handle"),
         status=status.lower(),
@@ -83,6 +83,12 @@ def _nodes(holder: dict[str, Any], key: str, pid: str) -> list[dict[str, Any]]:
     return connection["nodes"]
 
 
+def legacy_id(gid: str) -> str:
+    """'gid://shopify/Product/8000000000021' -> '8000000000021': the numeric id orders, REST
+    webhooks and deletion events also use, so every Shopify record keys the same way."""
+    return gid.rsplit("/", 1)[-1]
+
+
 def _money(value: Any, currency: str, pid: str, what: str) -> int:
     try:
         return to_minor(value, currency)
@@ -104,7 +110,7 @@ def _variant(variant: dict[str, Any], currency: str, pid: str) -> VariantDoc:
     item = variant.get("inventoryItem")
     weight, unit = _weight(item, vid, pid)
     return VariantDoc(
-        external_id=vid,
+        external_id=legacy_id(vid),
         sku=variant.get("sku") or None,
         title=variant.get("title"),
         price_minor=_money(price, currency, pid, f"variant {vid} price"),
@@ -115,7 +121,8 @@ def _variant(variant: dict[str, Any], currency: str, pid: str) -> VariantDoc:
         barcode=variant.get("barcode") or None,
         weight=weight,
         weight_unit=unit,
-        inventory_item_external_id=item.get("id") if isinstance(item, dict) else None,
+        inventory_item_external_id=legacy_id(item["id"])
+        if isinstance(item, dict) and item.get("id") else None,
         position=position,
     )
 
@@ -167,8 +174,8 @@ def _levels(item: dict[str, Any], pid: str) -> list[InventoryLevelDoc]:
                 details={"productId": pid},
             )
         out.append(InventoryLevelDoc(
-            inventory_item_external_id=item_id,
-            location_external_id=location,
+            inventory_item_external_id=legacy_id(item_id),
+            location_external_id=legacy_id(location),
             available=quantity,
             updated_at=_time(level.get("updatedAt"), pid, "inventory level updatedAt"),
         ))  # fmt: skip

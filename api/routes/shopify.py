@@ -2,22 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
 
 from api.envelope import ok
 from api.orchestrator import start_flow_run
-from api.schemas import ShopifySyncOrdersRequest
+from api.schemas import ShopifySyncOrdersRequest, ShopifySyncProductsRequest
 from api.views import sync_view
 from bigledger.errors import IntegrationError, InvalidCredentials
 from flows.params import shopify_order_filter
 from ledger.db import transaction
-from ledger.integrations import get_integration
+from ledger.integrations import IntegrationRecord, get_integration
 from ledger.syncs import create_sync_run, get_cursor, get_sync_run, mark_finished, update_sync_run
 from tasks.connections import connector_for
 
 router = APIRouter(prefix="/v1/integrations/shopify", tags=["shopify"])
+
+
+def _shopify_integration(integration_id: str) -> IntegrationRecord:
+    with transaction() as conn:
+        integration = get_integration(conn, integration_id)
+    if integration.platform != "shopify":
+        raise InvalidCredentials(f"integration {integration.id} is a {integration.platform} "
+                                 "integration, not shopify")
+    return integration
+
+
+def start_sync(integration: IntegrationRecord, operation: str, flow_name: str,
+               parameters: dict[str, Any], flow_parameters: dict[str, Any],
+               to_process: int) -> dict[str, Any]:
+    """Open the sync record, start a run of the flow's deployment, answer in the spec's shape
+    (if Prefect cannot start it, the sync is closed as failed with that error)."""
+    with transaction() as conn:
+        run = create_sync_run(conn, integration.id, operation, parameters)
+        update_sync_run(conn, run["id"], records_to_process=to_process)
+    try:
+        flow_run_id = start_flow_run(flow_name, {**flow_parameters, "sync_id": run["id"]},
+                                     tags=["api", integration.platform, integration.id])
+    except IntegrationError as exc:
+        with transaction() as conn:
+            mark_finished(conn, run["id"], "failed", error_code=str(exc.code),
+                          error_message=exc.message)
+        raise
+    with transaction() as conn:
+        update_sync_run(conn, run["id"], flow_run_id=flow_run_id, status="processing")
+        run = get_sync_run(conn, run["id"])
+    return ok(sync_view(run))
 
 
 @router.post("/sync-orders", summary="Sync Shopify orders into the ledger")
@@ -26,12 +58,9 @@ def sync_orders(body: ShopifySyncOrdersRequest) -> dict[str, Any]:
     from connectors.shopify import OrderFilter
     from flows.shopify import ORDERS_STREAM
 
+    integration = _shopify_integration(body.integration_id)
     with transaction() as conn:
-        integration = get_integration(conn, body.integration_id)
         mark = None if body.date_range else get_cursor(conn, integration.id, ORDERS_STREAM)
-    if integration.platform != "shopify":
-        raise InvalidCredentials(f"integration {integration.id} is a {integration.platform} "
-                                 "integration, not shopify")
     order_filter, _ = shopify_order_filter(body.date_range, body.order_status,
                                            body.fulfillment_status, mark)
     # Counting first also proves the credentials still work: a refused token answers
@@ -43,28 +72,37 @@ def sync_orders(body: ShopifySyncOrdersRequest) -> dict[str, Any]:
         "orderStatus": body.order_status, "fulfillmentStatus": body.fulfillment_status,
         "batchSize": body.batch_size,
     }
-    with transaction() as conn:
-        run = create_sync_run(conn, integration.id, "shopify.sync_orders", parameters)
-        update_sync_run(conn, run["id"], records_to_process=to_process)
     flow_parameters = {
-        "integration_id": integration.id,
-        "date_range": parameters["dateRange"],
-        "order_status": body.order_status,
-        "fulfillment_status": body.fulfillment_status,
-        "sync_id": run["id"],
+        "integration_id": integration.id, "date_range": parameters["dateRange"],
+        "order_status": body.order_status, "fulfillment_status": body.fulfillment_status,
     }
     if body.batch_size is not None:
         flow_parameters["batch_size"] = body.batch_size
-    try:
-        flow_run_id = start_flow_run("shopify-sync-orders", flow_parameters,
-                                     tags=["api", "shopify", integration.id])
-    except IntegrationError as exc:
+    return start_sync(integration, "shopify.sync_orders", "shopify-sync-orders", parameters,
+                      flow_parameters, to_process)
+
+
+@router.post("/sync-products", summary="Sync Shopify products, variants and stock")
+def sync_products(body: ShopifySyncProductsRequest) -> dict[str, Any]:
+    """Count the products, open a sync and start the flow run; answers at once."""
+    from connectors.shopify import ProductFilter
+    from flows.shopify import INCREMENTAL_LOOKBACK_SECONDS, PRODUCTS_STREAM
+
+    integration = _shopify_integration(body.integration_id)
+    product_filter: dict[str, Any] = {"published_status": body.published_status}
+    if body.sync_type == "incremental":
         with transaction() as conn:
-            mark_finished(conn, run["id"], "failed", error_code=str(exc.code),
-                          error_message=exc.message)
-        raise
-    with transaction() as conn:
-        update_sync_run(conn, run["id"], flow_run_id=flow_run_id, status="processing")
-        run = get_sync_run(conn, run["id"])
-    view = sync_view(run)
-    return ok(view)
+            mark = get_cursor(conn, integration.id, PRODUCTS_STREAM)
+        if mark:
+            product_filter["updated_from"] = datetime.fromisoformat(mark) - timedelta(
+                seconds=INCREMENTAL_LOOKBACK_SECONDS)
+    to_process = connector_for(integration).count_products(ProductFilter(**product_filter))
+    parameters = body.model_dump(by_alias=True, exclude={"integration_id"})
+    flow_parameters = {
+        "integration_id": integration.id, "sync_type": body.sync_type,
+        "include_variants": body.include_variants,
+        "include_inventory": body.include_inventory,
+        "published_status": body.published_status,
+    }
+    return start_sync(integration, "shopify.sync_products", "shopify-sync-products",
+                      parameters, flow_parameters, to_process)

@@ -131,3 +131,15 @@ def test_ledger_views_show_what_was_loaded(client, ledger_engine):
     assert debits == credits == 10538 + 1000  # total plus the discount
     status = client.get(f"/v1/integrations/{iid}/status", headers=AUTH).json()["data"]
     assert status["status"] == "healthy" and status["integrationId"] == iid
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"integrationId": "int_x", "syncType": "sometimes"}, "syncType"),
+    ({"integrationId": "int_x", "publishedStatus": "hidden"}, "publishedStatus"),
+    ({"integrationId": "int_x", "includeVariants": "maybe"}, "includeVariants"),
+    ({"syncType": "full"}, "integrationId"),
+])
+def test_bad_product_sync_bodies_get_validation_errors(client, body, field):
+    r = client.post("/v1/integrations/shopify/sync-products", json=body, headers=AUTH)
+    assert r.status_code == 422
+    assert any(d["field"].startswith(field) for d in r.json()["error"]["details"])

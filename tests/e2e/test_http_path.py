@@ -142,6 +142,19 @@ def test_setup_sync_status_over_http(stack, ledger_engine, prefect_api):
         "completed", 0, 0)
     assert dump(ledger_engine) == before
 
+    # Products, variants and stock through their own deployment.
+    r = call("POST", "/v1/integrations/shopify/sync-products",
+             json={"integrationId": iid, "syncType": "full", "includeVariants": True,
+                   "includeInventory": True, "publishedStatus": "any"})
+    assert r.status_code == 200, r.text
+    products = r.json()["data"]
+    assert products["productsToProcess"] >= 160 and products["status"] == "processing"
+    products = wait_for_sync(api, products["syncId"], stack["worker"])
+    assert products["status"] == "completed", products
+    assert products["productsCreated"] == products["productsToProcess"]
+    assert products["inventoryUpdated"] > 0
+    before = dump(ledger_engine)
+
     # A token revoked upstream: AUTH_FAILED at once, no sync opened, nothing loaded.
     sandbox.control(faults={"token_revoked": True})
     r = call("POST", "/v1/integrations/shopify/sync-orders", json=body)

@@ -25,7 +25,7 @@ def load(name: str) -> dict:
 def test_active_product_with_variants_and_stock():
     doc = product_to_documents(load("product_active_with_inventory.json"), "MYR")
     assert (doc.external_id, doc.status, doc.published) == (
-        "gid://shopify/Product/8000000000002",
+        "8000000000002",
         "active",
         True,
     )
@@ -42,10 +42,10 @@ def test_active_product_with_variants_and_stock():
         None,
         "75.5",
     )
-    assert first.inventory_item_external_id == "gid://shopify/InventoryItem/49000000000020"
+    assert first.inventory_item_external_id == "49000000000020"
     assert doc.inventory[0] == InventoryLevelDoc(
-        "gid://shopify/InventoryItem/49000000000021",
-        "gid://shopify/Location/61000000000",
+        "49000000000021",
+        "61000000000",
         -2,
         datetime(2023, 8, 31, 1, 13, tzinfo=UTC),
     )
