@@ -35,7 +35,7 @@ CATALOG: dict[str, list[dict[str, Any]]] = {
 }
 
 # Catalog ids whose setup this build can complete (a connector exists).
-SETUP_READY = {"shopify"}
+SETUP_READY = {"shopify", "woocommerce"}
 
 
 def catalog_ids() -> set[str]:

@@ -1,11 +1,17 @@
-"""Starting flow runs: the API triggers the deployments Prefect serves, and waits for nothing."""
+"""Starting flow runs: the API opens a sync record and triggers the deployment Prefect serves,
+and waits for nothing."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bigledger.errors import OrchestratorUnavailable
+from api.envelope import ok
+from api.views import sync_view
+from bigledger.errors import IntegrationError, OrchestratorUnavailable
 from bigledger.settings import get_settings
+from ledger.db import transaction
+from ledger.integrations import IntegrationRecord
+from ledger.syncs import create_sync_run, get_sync_run, mark_finished, update_sync_run
 
 
 def deployment_name(flow_name: str) -> str:
@@ -43,3 +49,25 @@ def flow_run_state(flow_run_id: str) -> str | None:
             return client.read_flow_run(flow_run_id).state_type.value
     except Exception:
         return None
+
+
+def start_sync(integration: IntegrationRecord, operation: str, flow_name: str,
+               parameters: dict[str, Any], flow_parameters: dict[str, Any],
+               to_process: int) -> dict[str, Any]:
+    """Open the sync record, start a run of the flow's deployment, answer in the spec's shape
+    (if Prefect cannot start it, the sync is closed as failed with that error)."""
+    with transaction() as conn:
+        run = create_sync_run(conn, integration.id, operation, parameters)
+        update_sync_run(conn, run["id"], records_to_process=to_process)
+    try:
+        flow_run_id = start_flow_run(flow_name, {**flow_parameters, "sync_id": run["id"]},
+                                     tags=["api", integration.platform, integration.id])
+    except IntegrationError as exc:
+        with transaction() as conn:
+            mark_finished(conn, run["id"], "failed", error_code=str(exc.code),
+                          error_message=exc.message)
+        raise
+    with transaction() as conn:
+        update_sync_run(conn, run["id"], flow_run_id=flow_run_id, status="processing")
+        run = get_sync_run(conn, run["id"])
+    return ok(sync_view(run))

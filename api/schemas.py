@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -51,3 +52,37 @@ class ShopifySyncProductsRequest(SpecModel):
     include_inventory: bool = Field(default=True, alias="includeInventory")
     published_status: Literal["published", "unpublished", "any"] = Field(
         default="any", alias="publishedStatus")
+
+
+class WooCommerceCredentials(SpecModel):
+    site_url: str = Field(alias="siteUrl", min_length=1, max_length=500)
+    consumer_key: str = Field(alias="consumerKey", min_length=1, max_length=200)
+    consumer_secret: str = Field(alias="consumerSecret", min_length=1, max_length=200)
+
+
+class DayOrTimeRange(SpecModel):
+    """The spec's WooCommerce dateRange: whole days ("2024-01-01") or exact times."""
+
+    from_: date | datetime = Field(alias="from")
+    to: date | datetime
+
+    def as_date_range(self) -> DateRange:
+        """Days become [00:00:00Z of from, 00:00:00Z of the day after to) — inclusive days."""
+        start = self.from_ if isinstance(self.from_, datetime) else datetime.combine(
+            self.from_, time.min, UTC)
+        end = self.to if isinstance(self.to, datetime) else datetime.combine(
+            self.to, time.min, UTC) + timedelta(days=1) - timedelta(seconds=1)
+        return DateRange.model_validate({"from": start, "to": end})
+
+
+class WooCommerceSyncOrdersRequest(SpecModel):
+    """POST /v1/integrations/woocommerce/sync-orders."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64,
+                                pattern=r"^[A-Za-z0-9_\-]+$")
+    credentials: WooCommerceCredentials | None = None
+    date_range: DayOrTimeRange | None = Field(default=None, alias="dateRange")
+    order_status: list[Literal["any", "pending", "processing", "on-hold", "completed",
+                               "cancelled", "refunded", "failed"]] | None = Field(
+        default=None, alias="orderStatus", max_length=20)
+    batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=1000)

@@ -12,6 +12,7 @@ from bigledger.errors import InvalidCredentials
 # platform -> credential fields it needs
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "shopify": ("shopDomain", "accessToken"),
+    "woocommerce": ("siteUrl", "consumerKey", "consumerSecret"),
 }
 
 
@@ -39,4 +40,21 @@ def build_connector(platform: str, credentials: dict[str, Any], settings: dict[s
             base_url=settings.get("baseUrl"),
             **({"api_version": settings["apiVersion"]} if settings.get("apiVersion") else {}),
         )
+    if platform == "woocommerce":
+        from connectors.woocommerce import WooCommerceConnector
+
+        return WooCommerceConnector(
+            site_url=credentials["siteUrl"].strip(),
+            consumer_key=credentials["consumerKey"].strip(),
+            consumer_secret=credentials["consumerSecret"].strip(),
+            base_url=settings.get("baseUrl"),
+        )
     raise InvalidCredentials(f"platform {platform!r} has no connector yet")
+
+
+def check_connection(connector: Any) -> dict[str, Any]:
+    """One cheap authenticated call proving the credentials work (AuthFailed otherwise);
+    returns what the platform says about the account."""
+    if connector.platform == "shopify":
+        return connector.shop_info()
+    return connector.check_connection()

@@ -8,17 +8,17 @@ commits with its counters and resume cursor, so a killed run continues where it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.artifacts import create_progress_artifact
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from bigledger.errors import IntegrationError
+from flows.common import high_water, pipeline
 from flows.params import (
     DateRange,
     ShopifyFinancialStatus,
@@ -125,46 +125,14 @@ def _run_pages(
     def process(page: dict[str, Any]) -> None:
         records = page["records"]
         mapped = map_records(integration_id, "shopify.order", quote(records))
-        high_water = _high_water(records) if incremental else None
+        mark = high_water(records) if incremental else None
         load_orders(
             integration_id, sync_id, "shopify.order", quote(mapped),
             resume_cursor=page["end_cursor"],
-            stream_cursor=(ORDERS_STREAM, high_water) if high_water else None,
+            stream_cursor=(ORDERS_STREAM, mark) if mark else None,
         )
 
     pipeline(fetch, process, after, total, progress_id)
-
-
-def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, Any]], None],
-             after: str | None, total: int, progress_id: Any) -> None:
-    """Fetch batch n+1 (a submitted task) while batch n is mapped and loaded, until the
-    platform says there is no next page; progress is reported as a Prefect artifact.
-
-    Batches travel wrapped in quote(): Prefect would otherwise walk every nested dict of a
-    batch looking for futures, which costs more than mapping it.
-    """
-    pending = fetch(after)
-    done = 0
-    while True:
-        page = pending.result()
-        if page["has_next_page"]:
-            pending = fetch(page["end_cursor"])
-        if page["records"]:
-            process(page)
-            done += len(page["records"])
-            if total:
-                update_progress_artifact(progress_id, progress=min(100.0, 100.0 * done / total))
-        if not page["has_next_page"]:
-            break
-
-
-def _high_water(records: list[dict]) -> str | None:
-    """The newest updatedAt in a page, normalised to UTC ISO 8601."""
-    stamps = [r.get("updatedAt") for r in records if r.get("updatedAt")]
-    if not stamps:
-        return None
-    newest = max(datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps)
-    return newest.astimezone(UTC).isoformat()
 
 
 PRODUCTS_STREAM = "shopify.products"
@@ -223,10 +191,10 @@ def sync_products(
 
         def process(page: dict[str, Any]) -> None:
             mapped = map_products(quote(page["records"]), currency)
-            high_water = _high_water(page["records"])
+            mark = high_water(page["records"])
             load_products(integration_id, sync_id, quote(mapped), include_variants,
                           resume_cursor=page["end_cursor"],
-                          stream_cursor=(PRODUCTS_STREAM, high_water) if high_water else None)
+                          stream_cursor=(PRODUCTS_STREAM, mark) if mark else None)
 
         pipeline(fetch, process, None, total, progress)
         since = (read_stream_cursor(integration_id, PRODUCT_DELETIONS_STREAM)

@@ -178,13 +178,18 @@ def get_cursor(conn: Connection, integration_id: str, stream: str) -> str | None
 
 
 def set_cursor(conn: Connection, integration_id: str, stream: str, value: str) -> None:
-    """Move the high-water mark (call in the same transaction as the batch it covers)."""
-    done = conn.execute(
-        update(SyncCursor)
-        .where(SyncCursor.integration_id == integration_id, SyncCursor.stream == stream)
-        .values(value=value, updated_at=utcnow())
-    )
-    if done.rowcount == 0:
+    """Move the high-water mark (call in the same transaction as the batch it covers); the
+    same value again writes nothing."""
+    current = get_cursor(conn, integration_id, stream)
+    if current == value:
+        return
+    if current is not None:
+        conn.execute(
+            update(SyncCursor)
+            .where(SyncCursor.integration_id == integration_id, SyncCursor.stream == stream)
+            .values(value=value, updated_at=utcnow())
+        )
+    else:
         conn.execute(insert(SyncCursor).values(integration_id=integration_id, stream=stream,
                                                value=value, updated_at=utcnow()))
 

@@ -99,3 +99,36 @@ def extract_shopify_product_deletions(integration_id: str, since: str | None) ->
     connector = connector_for(load_integration(integration_id))
     start = datetime.fromisoformat(since) if since else None
     return list(connector.iter_deleted_products(start))
+
+
+@task(name="extract-woocommerce-orders", retries=3, retry_delay_seconds=[2, 10, 30],
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      persist_result=False)
+def extract_woocommerce_orders(
+    integration_id: str, order_filter: dict[str, Any], page: str | None, batch_size: int
+) -> dict[str, Any]:
+    """Fetch the next `batch_size` WooCommerce orders from a page number (the cursor),
+    100 per request, the most WooCommerce serves."""
+    from connectors.woocommerce import OrderFilter
+
+    connector = connector_for(load_integration(integration_id))
+    flt = OrderFilter(**order_filter)
+    number = int(page or 1)
+    records: list[dict[str, Any]] = []
+    has_next = True
+    while has_next and len(records) < batch_size:
+        result = connector.fetch_orders_page(flt, page=number, per_page=100)
+        records.extend(result.records)
+        has_next = result.has_next
+        number += 1
+    return {"records": records, "end_cursor": str(number), "has_next_page": has_next}
+
+
+@task(name="count-woocommerce-orders", retries=2, retry_delay_seconds=5,
+      retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE, persist_result=False)
+def count_woocommerce_orders(integration_id: str, order_filter: dict[str, Any]) -> int:
+    """How many WooCommerce orders the filter matches (X-WP-Total)."""
+    from connectors.woocommerce import OrderFilter
+
+    connector = connector_for(load_integration(integration_id))
+    return connector.count_orders(OrderFilter(**order_filter))

@@ -39,7 +39,16 @@ def _shopify_order_mapper() -> RecordMapper:
     return RecordMapper("order", order_to_documents, external_id)
 
 
-MAPPERS: dict[str, Callable[[], RecordMapper]] = {"shopify.order": _shopify_order_mapper}
+def _woocommerce_order_mapper() -> RecordMapper:
+    from transforms.woocommerce_orders import order_to_documents
+
+    return RecordMapper("order", order_to_documents, lambda order: str(order.get("id", "?")))
+
+
+MAPPERS: dict[str, Callable[[], RecordMapper]] = {
+    "shopify.order": _shopify_order_mapper,
+    "woocommerce.order": _woocommerce_order_mapper,
+}
 
 
 @dataclass

@@ -13,7 +13,7 @@ from api.orchestrator import flow_run_state
 from api.schemas import SetupRequest
 from api.views import integration_view, iso, sync_view
 from bigledger.errors import InvalidCredentials, NotFound
-from connectors.factory import build_connector, check_credentials
+from connectors.factory import build_connector, check_connection, check_credentials
 from ledger.db import transaction
 from ledger.integrations import create_integration, get_integration
 from ledger.mapping import validate_mapping
@@ -53,7 +53,7 @@ def setup(body: SetupRequest, integrationId: str = id_path()) -> dict[str, Any]:
         validate_mapping(conn, body.mapping)
     connector = build_connector(platform, body.credentials, body.settings)
     try:
-        shop = connector.shop_info()  # AuthFailed here means nothing is saved
+        account = check_connection(connector)  # AuthFailed here means nothing is saved
     finally:
         close = getattr(connector, "close", None)
         if close:
@@ -61,12 +61,12 @@ def setup(body: SetupRequest, integrationId: str = id_path()) -> dict[str, Any]:
     with transaction() as conn:
         record = create_integration(conn, platform, body.name, body.credentials,
                                     body.settings, body.mapping)
-    return ok(integration_view(record, {"connection": _shop_summary(shop)}))
+    return ok(integration_view(record, {"connection": _account_summary(account)}))
 
 
-def _shop_summary(shop: dict[str, Any]) -> dict[str, Any]:
-    return {k: shop.get(k) for k in ("name", "myshopifyDomain", "currencyCode", "ianaTimezone")
-            if k in shop}
+def _account_summary(account: dict[str, Any]) -> dict[str, Any]:
+    keys = ("name", "myshopifyDomain", "currencyCode", "ianaTimezone", "site_url", "orders")
+    return {k: account.get(k) for k in keys if k in account}
 
 
 @router.get("/syncs/{syncId}", summary="Progress and result of a sync")

@@ -7,15 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.envelope import ok
-from api.orchestrator import start_flow_run
+from api.orchestrator import start_sync
 from api.schemas import ShopifySyncOrdersRequest, ShopifySyncProductsRequest
-from api.views import sync_view
-from bigledger.errors import IntegrationError, InvalidCredentials
+from bigledger.errors import InvalidCredentials
 from flows.params import shopify_order_filter
 from ledger.db import transaction
 from ledger.integrations import IntegrationRecord, get_integration
-from ledger.syncs import create_sync_run, get_cursor, get_sync_run, mark_finished, update_sync_run
+from ledger.syncs import get_cursor
 from tasks.connections import connector_for
 
 router = APIRouter(prefix="/v1/integrations/shopify", tags=["shopify"])
@@ -28,28 +26,6 @@ def _shopify_integration(integration_id: str) -> IntegrationRecord:
         raise InvalidCredentials(f"integration {integration.id} is a {integration.platform} "
                                  "integration, not shopify")
     return integration
-
-
-def start_sync(integration: IntegrationRecord, operation: str, flow_name: str,
-               parameters: dict[str, Any], flow_parameters: dict[str, Any],
-               to_process: int) -> dict[str, Any]:
-    """Open the sync record, start a run of the flow's deployment, answer in the spec's shape
-    (if Prefect cannot start it, the sync is closed as failed with that error)."""
-    with transaction() as conn:
-        run = create_sync_run(conn, integration.id, operation, parameters)
-        update_sync_run(conn, run["id"], records_to_process=to_process)
-    try:
-        flow_run_id = start_flow_run(flow_name, {**flow_parameters, "sync_id": run["id"]},
-                                     tags=["api", integration.platform, integration.id])
-    except IntegrationError as exc:
-        with transaction() as conn:
-            mark_finished(conn, run["id"], "failed", error_code=str(exc.code),
-                          error_message=exc.message)
-        raise
-    with transaction() as conn:
-        update_sync_run(conn, run["id"], flow_run_id=flow_run_id, status="processing")
-        run = get_sync_run(conn, run["id"])
-    return ok(sync_view(run))
 
 
 @router.post("/sync-orders", summary="Sync Shopify orders into the ledger")

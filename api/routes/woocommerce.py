@@ -1,0 +1,63 @@
+"""/v1/integrations/woocommerce/...: WooCommerce operations, each a run of its deployment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.orchestrator import start_sync
+from api.schemas import WooCommerceSyncOrdersRequest
+from bigledger.errors import InvalidCredentials
+from connectors.factory import build_connector, check_connection
+from ledger.db import transaction
+from ledger.integrations import create_integration, find_integration, update_integration
+from tasks.connections import connector_for
+
+router = APIRouter(prefix="/v1/integrations/woocommerce", tags=["woocommerce"])
+
+
+@router.post("/sync-orders", summary="Sync WooCommerce orders into the ledger")
+def sync_orders(body: WooCommerceSyncOrdersRequest) -> dict[str, Any]:
+    """Credentials in the body are checked against the site and stored encrypted on the
+    integration (created under that id if new); the flow only ever gets the id."""
+    from connectors.woocommerce import OrderFilter
+
+    with transaction() as conn:
+        integration = find_integration(conn, body.integration_id)
+    if integration is not None and integration.platform != "woocommerce":
+        raise InvalidCredentials(f"integration {integration.id} is a {integration.platform} "
+                                 "integration, not woocommerce")
+    if body.credentials is not None:
+        credentials = body.credentials.model_dump(by_alias=True)
+        settings = integration.settings if integration else {}
+        connector = build_connector("woocommerce", credentials, settings)
+        try:
+            check_connection(connector)  # AuthFailed: nothing is stored
+        finally:
+            connector.close()
+        with transaction() as conn:
+            if integration is None:
+                integration = create_integration(
+                    conn, "woocommerce", f"WooCommerce {credentials['siteUrl']}", credentials,
+                    {}, {}, integration_id=body.integration_id)
+            else:
+                integration = update_integration(conn, integration.id, credentials=credentials)
+    elif integration is None:
+        raise InvalidCredentials(
+            f"integration {body.integration_id!r} does not exist: send credentials (siteUrl, "
+            "consumerKey, consumerSecret) or set it up first")
+    date_range = body.date_range.as_date_range() if body.date_range else None
+    order_filter: dict[str, Any] = {"statuses": body.order_status or []}
+    if date_range:
+        order_filter.update(created_from=date_range.from_, created_to=date_range.to)
+    to_process = connector_for(integration).count_orders(OrderFilter(**order_filter))
+    range_json = date_range.model_dump(mode="json", by_alias=True) if date_range else None
+    parameters = {"dateRange": range_json, "orderStatus": body.order_status,
+                  "batchSize": body.batch_size}
+    flow_parameters = {"integration_id": integration.id, "date_range": range_json,
+                       "order_status": body.order_status}
+    if body.batch_size is not None:
+        flow_parameters["batch_size"] = body.batch_size
+    return start_sync(integration, "woocommerce.sync_orders", "woocommerce-sync-orders",
+                      parameters, flow_parameters, to_process)

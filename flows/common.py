@@ -1,0 +1,47 @@
+"""What every sync flow shares: the pipelined batch loop and the high-water mark of a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect.artifacts import update_progress_artifact
+
+
+def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, Any]], None],
+             after: str | None, total: int, progress_id: Any) -> None:
+    """Fetch batch n+1 (a submitted task) while batch n is mapped and loaded, until the
+    platform says there is no next page; progress is reported as a Prefect artifact.
+
+    Batches travel wrapped in quote(): Prefect would otherwise walk every nested dict of a
+    batch looking for futures, which costs more than mapping it.
+    """
+    pending = fetch(after)
+    done = 0
+    while True:
+        page = pending.result()
+        if page["has_next_page"]:
+            pending = fetch(page["end_cursor"])
+        if page["records"]:
+            process(page)
+            done += len(page["records"])
+            if total:
+                update_progress_artifact(progress_id, progress=min(100.0, 100.0 * done / total))
+        if not page["has_next_page"]:
+            break
+
+
+def high_water(records: list[dict], field: str = "updatedAt") -> str | None:
+    """The newest timestamp of `field` in a batch, as UTC ISO 8601 (a time without a zone,
+    as WordPress's *_gmt fields, is UTC)."""
+    stamps = [r.get(field) for r in records if r.get(field)]
+    if not stamps:
+        return None
+    newest = max(_utc(s) for s in stamps)
+    return newest.isoformat()
+
+
+def _utc(stamp: str) -> datetime:
+    value = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
