@@ -51,11 +51,27 @@ def flow_run_state(flow_run_id: str) -> str | None:
         return None
 
 
+def wait_for_flow_run(flow_run_id: str, timeout: float) -> str | None:
+    """Poll Prefect until the run is final or `timeout` seconds pass; its last state type."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    state = flow_run_state(flow_run_id)
+    while state not in FINAL_STATES and time.monotonic() < deadline:
+        time.sleep(0.5)
+        state = flow_run_state(flow_run_id)
+    return state
+
+
+FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
 def start_sync(integration: IntegrationRecord, operation: str, flow_name: str,
                parameters: dict[str, Any], flow_parameters: dict[str, Any],
-               to_process: int) -> dict[str, Any]:
+               to_process: int, wait_seconds: float = 0) -> dict[str, Any]:
     """Open the sync record, start a run of the flow's deployment, answer in the spec's shape
-    (if Prefect cannot start it, the sync is closed as failed with that error)."""
+    (if Prefect cannot start it, the sync is closed as failed with that error); with
+    `wait_seconds`, wait that long for the run to finish first."""
     with transaction() as conn:
         run = create_sync_run(conn, integration.id, operation, parameters)
         update_sync_run(conn, run["id"], records_to_process=to_process)
@@ -70,4 +86,10 @@ def start_sync(integration: IntegrationRecord, operation: str, flow_name: str,
     with transaction() as conn:
         update_sync_run(conn, run["id"], flow_run_id=flow_run_id, status="processing")
         run = get_sync_run(conn, run["id"])
+    if wait_seconds > 0:
+        # Short operations (inventory pushes) answer with their results when they finish in
+        # time; otherwise the caller polls the sync like any other.
+        wait_for_flow_run(flow_run_id, wait_seconds)
+        with transaction() as conn:
+            run = get_sync_run(conn, run["id"])
     return ok(sync_view(run))

@@ -7,7 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from flows.params import DateRange, ShopifyFinancialStatus, ShopifyFulfillmentStatus
+from flows.params import (
+    DateRange,
+    InventoryUpdate,
+    ShopifyFinancialStatus,
+    ShopifyFulfillmentStatus,
+)
 
 
 class SpecModel(BaseModel):
@@ -86,3 +91,10 @@ class WooCommerceSyncOrdersRequest(SpecModel):
                                "cancelled", "refunded", "failed"]] | None = Field(
         default=None, alias="orderStatus", max_length=20)
     batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=1000)
+
+
+class ShopifyUpdateInventoryRequest(SpecModel):
+    """POST /v1/integrations/shopify/update-inventory."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64)
+    items: list[InventoryUpdate] = Field(min_length=1, max_length=500)

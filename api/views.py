@@ -60,6 +60,11 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
         view["productsToProcess"] = run.get("records_to_process")
         for name in PRODUCT_COUNTERS:
             view[name] = int(counters.get(name, 0))
+    if run["operation"].endswith("update_inventory"):
+        view["itemsToProcess"] = run.get("records_to_process")
+        view["inventoryUpdated"] = int(counters.get("inventoryUpdated", 0))
+        view["inventoryFailed"] = int(counters.get("inventoryFailed", 0))
+        view["results"] = run.get("result")
     view.update({
         "startedAt": iso(started), "finishedAt": iso(run.get("finished_at")),
         "estimatedCompletion": None if run.get("finished_at") else estimate_completion(

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         description="Allow http:// platform base URLs that are not loopback "
         "(loopback is always allowed).",
     )
+    inventory_wait_seconds: float = Field(
+        30.0, description="How long update-inventory waits for its flow run before answering "
+        "with the syncId to poll instead of the per-item results.")
     deployment_suffix: str = Field(
         "default", description="Name of the Prefect deployment of each flow (flow-name/suffix)."
     )

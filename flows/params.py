@@ -60,3 +60,16 @@ def shopify_order_filter(
             seconds=lookback_seconds)
     flt["sort_key"] = "UPDATED_AT"
     return flt, True
+
+
+class InventoryUpdate(BaseModel):
+    """One stock change for a channel, as the spec's update-inventory items."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=200, description="The variant's SKU")
+    location_id: str = Field(alias="locationId", min_length=1, max_length=100,
+                             description="The channel's location id")
+    quantity: int = Field(ge=-1_000_000_000, le=1_000_000_000,
+                          description="New level (set) or change (adjust)")
+    update_type: Literal["set", "adjust"] = Field(alias="updateType")

@@ -21,6 +21,7 @@ from bigledger.errors import IntegrationError
 from flows.common import high_water, pipeline
 from flows.params import (
     DateRange,
+    InventoryUpdate,
     ShopifyFinancialStatus,
     ShopifyFulfillmentStatus,
     shopify_order_filter,
@@ -33,6 +34,7 @@ from tasks.extract import (
     extract_shopify_products,
     shopify_shop_currency,
 )
+from tasks.inventory import push_shopify_inventory, record_inventory_results
 from tasks.load import load_orders, load_products, mark_deleted_products
 from tasks.map import map_products, map_records
 from tasks.sync_runs import (
@@ -201,6 +203,37 @@ def sync_products(
                  if sync_type == "incremental" else None)
         events = extract_shopify_product_deletions(integration_id, since)
         mark_deleted_products(integration_id, sync_id, events, PRODUCT_DELETIONS_STREAM)
+    except IntegrationError as exc:
+        finish_sync_run(sync_id, str(exc.code), exc.message)
+        raise
+    except Exception as exc:
+        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+        raise
+    return finish_sync_run(sync_id)
+
+
+@flow(name="shopify-update-inventory", log_prints=False, validate_parameters=True)
+def update_inventory(
+    integration_id: str,
+    items: Annotated[list[InventoryUpdate], Field(min_length=1, max_length=500)],
+    sync_id: str | None = None,
+) -> dict[str, Any]:
+    """Set or adjust Shopify stock per SKU and location; each item gets its own result
+    (applied with the new quantity, or its error), and the ledger's stock follows.
+
+    Args:
+        integration_id: BigLedger integration id (int_shopify_...).
+        items: The stock changes: sku, locationId, quantity, updateType (set | adjust).
+        sync_id: The sync record to report into (the API opens one). Empty: a new one.
+    """
+    payload = [i.model_dump(by_alias=True) for i in items]
+    run = open_sync_run(integration_id, "shopify.update_inventory", {"items": payload},
+                        sync_id, flow_run.get_id())
+    sync_id = run["id"]
+    try:
+        set_records_to_process(sync_id, len(payload))
+        results = push_shopify_inventory(integration_id, payload)
+        record_inventory_results(integration_id, sync_id, results)
     except IntegrationError as exc:
         finish_sync_run(sync_id, str(exc.code), exc.message)
         raise

@@ -104,6 +104,8 @@ class SyncRun(Timestamps, Base):
     resume_cursor: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # Per-item outcome of operations that answer item by item (inventory updates).
+    result: Mapped[Any] = mapped_column(JSONType, nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -8,8 +8,13 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.orchestrator import start_sync
-from api.schemas import ShopifySyncOrdersRequest, ShopifySyncProductsRequest
+from api.schemas import (
+    ShopifySyncOrdersRequest,
+    ShopifySyncProductsRequest,
+    ShopifyUpdateInventoryRequest,
+)
 from bigledger.errors import InvalidCredentials
+from bigledger.settings import get_settings
 from flows.params import shopify_order_filter
 from ledger.db import transaction
 from ledger.integrations import IntegrationRecord, get_integration
@@ -82,3 +87,14 @@ def sync_products(body: ShopifySyncProductsRequest) -> dict[str, Any]:
     }
     return start_sync(integration, "shopify.sync_products", "shopify-sync-products",
                       parameters, flow_parameters, to_process)
+
+
+@router.post("/update-inventory", summary="Set or adjust Shopify stock per SKU and location")
+def update_inventory(body: ShopifyUpdateInventoryRequest) -> dict[str, Any]:
+    """Start the inventory push and answer with each item's result when it finishes within
+    BIGLEDGER_INVENTORY_WAIT_SECONDS (else with the syncId to poll)."""
+    integration = _shopify_integration(body.integration_id)
+    items = [i.model_dump(by_alias=True) for i in body.items]
+    return start_sync(integration, "shopify.update_inventory", "shopify-update-inventory",
+                      {"items": items}, {"integration_id": integration.id, "items": items},
+                      len(items), wait_seconds=get_settings().inventory_wait_seconds)

@@ -153,6 +153,29 @@ def test_setup_sync_status_over_http(stack, ledger_engine, prefect_api):
     assert products["status"] == "completed", products
     assert products["productsCreated"] == products["productsToProcess"]
     assert products["inventoryUpdated"] > 0
+
+    # A stock push answers item by item once its flow run is done.
+    from sqlalchemy import select
+
+    from ledger.models import InventoryLevel, Location, ProductVariant
+
+    with ledger_engine.connect() as conn:
+        sku, location = conn.execute(
+            select(ProductVariant.sku, Location.external_id)
+            .join(InventoryLevel, InventoryLevel.variant_id == ProductVariant.id)
+            .join(Location, Location.id == InventoryLevel.location_id).limit(1)).one()
+    r = call("POST", "/v1/integrations/shopify/update-inventory", json={
+        "integrationId": iid, "items": [
+            {"sku": sku, "locationId": f"shopify_location_{location}", "quantity": 150,
+             "updateType": "set"},
+            {"sku": "GADGET-002", "locationId": location, "quantity": -5,
+             "updateType": "adjust"}]})
+    assert r.status_code == 200, r.text
+    pushed = r.json()["data"]
+    assert pushed["status"] == "completed_with_errors", pushed
+    assert [x["applied"] for x in pushed["results"]] == [True, False]
+    assert pushed["results"][0]["newQuantity"] == 150
+    assert pushed["results"][1]["error"]["code"] == "UNKNOWN_SKU"
     before = dump(ledger_engine)
 
     # A token revoked upstream: AUTH_FAILED at once, no sync opened, nothing loaded.
