@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from ledger.bulk import bulk_insert
+from ledger.customers import upsert_customers
 from ledger.ids import stable_id
-from ledger.models import Customer, ExternalRef, SalesOrder, SalesOrderLine, utcnow
+from ledger.models import ExternalRef, SalesOrder, SalesOrderLine, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures, set_cursor
 
 if TYPE_CHECKING:
-    from transforms.documents import CustomerDoc, OrderDocuments
+    from transforms.documents import OrderDocuments
 
 ORDER = "order"
 
@@ -73,7 +74,7 @@ def load_order_batch(
     to_write = new + changed
 
     if to_write:
-        customer_ids = _upsert_customers(
+        customer_ids, _ = upsert_customers(
             conn, integration_id, [latest[e].customer for e in to_write if latest[e].customer]
         )
         order_ids = {ext: stable_id("so", integration_id, ext) for ext in to_write}
@@ -125,68 +126,6 @@ def _existing_refs(conn: Connection, integration_id: str, external_ids: list[str
         )
         refs.update({ext: h for ext, h in rows})
     return refs
-
-
-def _upsert_customers(
-    conn: Connection, integration_id: str, customers: list[CustomerDoc]
-) -> dict[str, str]:
-    """Customer external id -> ledger customer id; matched by platform id, then by email."""
-    unique = {c.external_id: c for c in customers}
-    if not unique:
-        return {}
-    found: dict[str, str] = {}
-    stored: dict[str, tuple] = {}
-    for ext, cid, *fields in conn.execute(
-        select(Customer.external_id, Customer.id, Customer.email, Customer.first_name,
-               Customer.last_name, Customer.name).where(
-            Customer.integration_id == integration_id,
-            Customer.external_id.in_(list(unique)),
-        )
-    ):
-        found[ext], stored[ext] = cid, tuple(fields)
-    emails = {c.email.lower() for ext, c in unique.items() if ext not in found and c.email}
-    by_email: dict[str, str] = {}
-    if emails:
-        by_email = {
-            (email or "").lower(): cid
-            for email, cid in conn.execute(
-                select(Customer.email, Customer.id).where(
-                    Customer.integration_id == integration_id, Customer.email.in_(list(emails))
-                )
-            )
-        }
-    now = utcnow()
-    new_rows, updates = [], []
-    for ext, c in unique.items():
-        if ext in found:
-            # Only a real change is written: re-loading a customer must not touch the row.
-            if stored[ext] != (c.email, c.first_name, c.last_name, c.name):
-                updates.append({"b_id": found[ext], "email": c.email,
-                                "first_name": c.first_name, "last_name": c.last_name,
-                                "name": c.name, "updated_at": now})
-            continue
-        email = (c.email or "").lower()
-        if email and email in by_email:
-            found[ext] = by_email[email]
-            continue
-        cid = stable_id("cus", integration_id, ext)
-        found[ext] = cid
-        if email:
-            by_email[email] = cid
-        new_rows.append({"id": cid, "integration_id": integration_id, "external_id": ext,
-                         "email": c.email, "first_name": c.first_name, "last_name": c.last_name,
-                         "name": c.name, "created_at": now, "updated_at": now})
-    bulk_insert(conn, Customer.__table__, new_rows)
-    if updates:
-        conn.execute(
-            update(Customer).where(Customer.id == bindparam("b_id")).values(
-                email=bindparam("email"), first_name=bindparam("first_name"),
-                last_name=bindparam("last_name"), name=bindparam("name"),
-                updated_at=bindparam("updated_at"),
-            ),
-            updates,
-        )
-    return found
 
 
 def _order_row(integration_id: str, doc: OrderDocuments, oid: str, customer_id: str | None,
