@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ledger.customers import load_customer_batch, upsert_customers
+from ledger.ids import stable_id
 from ledger.models import Customer
 from ledger.syncs import create_sync_run, get_sync_run
 from tests.ledger.helpers import make_integration
@@ -30,7 +31,7 @@ def test_matched_by_id_then_email_and_counted(ledger_engine):
         total = conn.execute(select(func.count()).select_from(Customer)).scalar_one()
         run = get_sync_run(conn, sync["id"])
     assert (first.created, first.updated) == (2, 0)
-    assert counts.created == 0 and ids["3"] == ids["3"] and total == 2
+    assert counts.created == 0 and ids["3"] == stable_id("cus", iid, "1") and total == 2
     assert (again.created, again.updated, again.matched) == (0, 1, 1)
     assert run["counters"] == {"customersProcessed": 4, "customersCreated": 2,
                                "customersUpdated": 1, "customersFailed": 0}
