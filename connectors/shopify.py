@@ -28,6 +28,7 @@ from connectors.graphql_cost import estimate_query_cost, max_page_size
 from connectors.http import HttpClient, platform_error_message
 from connectors.paths import get_path
 from connectors.ratelimit import GraphQLCostPolicy, RateBudget
+from connectors.shopify_bulk import _BulkMixin
 from connectors.shopify_queries import (
     DELETED_PRODUCTS_QUERY,
     INVENTORY_ADJUST_QUANTITIES_MUTATION,
@@ -572,7 +573,7 @@ class _CatalogMixin:
         )  # fmt: skip
 
 
-class ShopifyConnector(_CatalogMixin):
+class ShopifyConnector(_CatalogMixin, _BulkMixin):
     """Shopify Admin GraphQL API for one shop.
 
     Nested page sizes: `line_items_first` 5 covers the large majority of orders in the page
@@ -623,6 +624,8 @@ class ShopifyConnector(_CatalogMixin):
         self.variants_first = variants_first
         self.inventory_levels_first = inventory_levels_first
         self.graphql_path = f"/admin/api/{self.api_version}/graphql.json"
+        # Bulk operations poll with these and download through the same transport.
+        self._sleep, self._clock, self._transport = sleep, clock, transport
         self.cost_policy = GraphQLCostPolicy(clock=clock, wall_clock=wall_clock)
         extra: dict[str, Any] = {"rand": rand} if rand is not None else {}
         self.http = HttpClient(

@@ -328,3 +328,138 @@ mutation InventoryAdjust($input: InventoryAdjustQuantitiesInput!) {
 }
 """
 )
+
+
+# ---- bulk operations ----------------------------------------------------------------------
+#
+# A bulk query has no variables, no `first`/`last` (Shopify reads whole connections) and
+# uses `edges { node }` as Shopify's bulk examples do. The order node selects exactly the
+# fields of ORDERS_QUERY's node (a test holds them equal), so the regrouped JSONL is the same
+# shape the transform reads. `__ORDERS_ARGUMENTS__` is replaced by `query: "...", sortKey: X`.
+
+BULK_ORDERS_QUERY_TEMPLATE = """
+{
+  orders(__ORDERS_ARGUMENTS__) {
+    edges {
+      node {
+        id
+        legacyResourceId
+        name
+        email
+        createdAt
+        updatedAt
+        processedAt
+        cancelledAt
+        cancelReason
+        closedAt
+        currencyCode
+        taxesIncluded
+        test
+        displayFinancialStatus
+        displayFulfillmentStatus
+        paymentGatewayNames
+        tags
+        customer { id email firstName lastName }
+        subtotalPriceSet { shopMoney { amount currencyCode } }
+        totalPriceSet { shopMoney { amount currencyCode } }
+        totalTaxSet { shopMoney { amount currencyCode } }
+        totalDiscountsSet { shopMoney { amount currencyCode } }
+        totalShippingPriceSet { shopMoney { amount currencyCode } }
+        totalRefundedSet { shopMoney { amount currencyCode } }
+        totalOutstandingSet { shopMoney { amount currencyCode } }
+        taxLines { title rate priceSet { shopMoney { amount currencyCode } } }
+        lineItems {
+          edges {
+            node {
+              id
+              sku
+              name
+              quantity
+              variant { id }
+              product { id }
+              originalUnitPriceSet { shopMoney { amount currencyCode } }
+              discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } }
+              taxLines { title rate priceSet { shopMoney { amount currencyCode } } }
+            }
+          }
+        }
+        shippingLines {
+          edges {
+            node {
+              id
+              title
+              code
+              originalPriceSet { shopMoney { amount currencyCode } }
+              discountedPriceSet { shopMoney { amount currencyCode } }
+              taxLines { title rate priceSet { shopMoney { amount currencyCode } } }
+            }
+          }
+        }
+        refunds {
+          id
+          createdAt
+          note
+          totalRefundedSet { shopMoney { amount currencyCode } }
+        }
+      }
+    }
+  }
+}
+"""
+
+# `groupObjects` exists from API 2025-10 (default true there, false from 2026-01); before it,
+# output was always grouped. Grouped output keeps children next to their parent, which is
+# what lets the connector stream the file in constant memory.
+BULK_OPERATION_RUN_QUERY_MUTATION = """
+mutation BulkRunQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}
+"""
+
+BULK_OPERATION_RUN_QUERY_GROUPED_MUTATION = """
+mutation BulkRunQuery($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}
+"""
+
+_BULK_OPERATION_FIELDS = """
+    id
+    status
+    errorCode
+    createdAt
+    completedAt
+    objectCount
+    rootObjectCount
+    fileSize
+    url
+    partialDataUrl
+    query
+"""
+
+BULK_OPERATION_QUERY = (
+    """
+query BulkOperation($id: ID!) {
+  node(id: $id) {
+    ... on BulkOperation {"""
+    + _BULK_OPERATION_FIELDS
+    + """    }
+  }
+}
+"""
+)
+
+CURRENT_BULK_OPERATION_QUERY = (
+    """
+query CurrentBulkOperation {
+  currentBulkOperation(type: QUERY) {"""
+    + _BULK_OPERATION_FIELDS
+    + """  }
+}
+"""
+)

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.shopify.bulk import BulkRunner
 from sandbox.shopify.catalog import CatalogError, ProductCatalog
 from sandbox.shopify.config import ShopifySandboxConfig, parse_start
 from sandbox.shopify.cost import LeakyBucket, plan_cost
@@ -179,6 +180,15 @@ class BucketSpec(BaseModel):
     available: float | None = Field(None, ge=0, description="set the current level")
 
 
+class BulkSpec(BaseModel):
+    """`bulk` in POST /__sandbox/control: bulk operation timing (config clock seconds)."""
+
+    model_config = ConfigDict(extra="forbid")
+    queue_seconds: float | None = Field(None, ge=0)
+    objects_per_second: float | None = Field(None, ge=0, description="0: unpaced")
+    url_ttl_seconds: float | None = Field(None, ge=0)
+
+
 class ControlRequest(BaseModel):
     """Body of POST /__sandbox/control; every key optional, applied in this order."""
 
@@ -189,6 +199,7 @@ class ControlRequest(BaseModel):
     throttling: bool | None = None
     bucket: BucketSpec | None = None
     access_tokens: list[str] | None = None
+    bulk: BulkSpec | None = None
     reset_stats: bool = False
 
 
@@ -229,6 +240,7 @@ class ShopifySandbox:
             OrderedDict()
         )
         self._sequence = 0
+        self.bulk = BulkRunner(self)
         # The leaf fast path; None means graphql-core's stock executor (tests compare both).
         self.executor_class: type | None = EXECUTOR_CLASS
 
@@ -254,6 +266,7 @@ class ShopifySandbox:
         dataset_keys = {"seed", "size", "currency", "start", "interval_seconds",
                         "customer_pool", "products", "timezone", "money_format"}  # fmt: skip
         if rebuild or dataset_keys & set(changes):
+            self.bulk.cancel_all()
             self.store = OrderStore(self.config)
         if {"maximum_available", "restore_rate", "throttling", "monotonic"} & set(changes):
             self.bucket = self._new_bucket(self.config)
@@ -381,6 +394,7 @@ class ShopifySandbox:
             return JSONResponse({"errors": "Not Found"}, status_code=404)
         self.stats.requests += 1
         self._sequence += 1
+        self.bulk.base_url = str(request.base_url).rstrip("/")
         headers = {
             "X-Shopify-API-Version": version,
             "X-Request-Id": f"sandbox-{self._sequence:08d}",
@@ -458,6 +472,11 @@ class ShopifySandbox:
             changes["throttling"] = spec.throttling
         if spec.access_tokens is not None:
             changes["access_tokens"] = tuple(spec.access_tokens)
+        if spec.bulk is not None:
+            for key, value in spec.bulk.model_dump(exclude_unset=True).items():
+                if key == "objects_per_second":
+                    value = value or None
+                changes[f"bulk_{key}"] = value
         bucket = spec.bucket
         if bucket is not None:
             for key in ("maximum_available", "restore_rate"):
@@ -524,6 +543,11 @@ class ShopifySandbox:
             Route("/admin/api/{version}/graphql.json", self.graphql_endpoint, methods=["POST"]),
             Route("/__sandbox/control", self.control_endpoint, methods=["GET", "POST"]),
             Route("/__sandbox/stats", self.stats_endpoint, methods=["GET"]),
+            Route(
+                "/__sandbox/bulk/{number:int}.jsonl",
+                self.bulk.download_endpoint,
+                methods=["GET"],
+            ),
             Route(
                 "/__sandbox/orders/{legacy_id:int}/update",
                 self.update_order_endpoint,

@@ -58,6 +58,11 @@ class ShopifySandboxConfig:
     # "fixed": amounts with the currency's decimals ("10.00", JPY "4990");
     # "trimmed": Shopify's BigDecimal style ("10.0", "49.99", JPY "4990.0").
     money_format: Literal["fixed", "trimmed"] = "fixed"
+    # Bulk operations: time in CREATED, pace while RUNNING (None: as fast as it goes) and
+    # how long a result URL works after completion (Shopify: seven days). Config clock.
+    bulk_queue_seconds: float = 0.0
+    bulk_objects_per_second: float | None = None
+    bulk_url_ttl_seconds: float = 7 * 86_400.0
     # Injectable clocks so tests can control "now" (order updates) and the bucket refill.
     clock: Callable[[], float] = field(default=time.time, compare=False, repr=False)
     monotonic: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)

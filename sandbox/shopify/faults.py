@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-FAULT_NAMES = ("throttle_storm", "http_5xx", "http_429", "slow", "malformed")
+FAULT_NAMES = ("throttle_storm", "http_5xx", "http_429", "slow", "malformed", "bulk_failed")
 
 
 @dataclass
@@ -47,6 +47,10 @@ class FaultPlan:
     malformed: Countdown = field(default_factory=Countdown)
     malformed_mode: str = "truncated"
     token_revoked: bool = False
+    # Counts bulk operations started, not requests: the next one ends FAILED.
+    bulk_failed: Countdown = field(default_factory=Countdown)
+    bulk_error_code: str = "INTERNAL_SERVER_ERROR"
+    bulk_fail_after_objects: int = 0
 
     def describe(self) -> dict[str, Any]:
         """JSON view of what is armed (remaining counts)."""
@@ -57,6 +61,8 @@ class FaultPlan:
             "slow": {**asdict(self.slow), "delay_ms": self.delay_ms},
             "malformed": {**asdict(self.malformed), "mode": self.malformed_mode},
             "token_revoked": self.token_revoked,
+            "bulk_failed": {**asdict(self.bulk_failed), "error_code": self.bulk_error_code,
+                            "after_objects": self.bulk_fail_after_objects},
         }
 
     def retry_after_header(self) -> str:
@@ -102,6 +108,16 @@ class MalformedSpec(CountdownSpec):
     mode: Literal["truncated", "invalid", "empty"] = "truncated"
 
 
+class BulkFailedSpec(CountdownSpec):
+    """The next `count` bulk operations (after `after`) fail with `error_code` once they
+    have written `after_objects` lines (then `partialDataUrl` serves those)."""
+
+    error_code: Literal["INTERNAL_SERVER_ERROR", "TIMEOUT", "ACCESS_DENIED"] = (
+        "INTERNAL_SERVER_ERROR"
+    )
+    after_objects: int = Field(0, ge=0)
+
+
 class FaultsSpec(BaseModel):
     """The `faults` object of POST /__sandbox/control; absent keys leave a fault as is."""
 
@@ -112,6 +128,7 @@ class FaultsSpec(BaseModel):
     slow: SlowSpec | None = None
     malformed: MalformedSpec | None = None
     token_revoked: bool | None = None
+    bulk_failed: BulkFailedSpec | None = None
 
     def apply(self, plan: FaultPlan) -> None:
         if self.throttle_storm is not None:
@@ -132,6 +149,11 @@ class FaultsSpec(BaseModel):
             plan.malformed_mode = self.malformed.mode
         if self.token_revoked is not None:
             plan.token_revoked = self.token_revoked
+        if self.bulk_failed is not None:
+            spec_bulk = self.bulk_failed
+            plan.bulk_failed = Countdown(spec_bulk.count, spec_bulk.after)
+            plan.bulk_error_code = spec_bulk.error_code
+            plan.bulk_fail_after_objects = spec_bulk.after_objects
 
 
 # ---- fault bodies -------------------------------------------------------------------------

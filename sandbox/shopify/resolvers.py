@@ -90,6 +90,9 @@ def _slice_connection(
     reverse: bool,
 ) -> dict[str, Any]:
     """A connection over a small in-memory list sorted by legacy id (line items etc.)."""
+    if info.context.get("bulk_orders") is not None:  # a bulk query reads whole lists
+        cursors = [encode_cursor(n["_legacy"], n["_legacy"]) for n in items]
+        return _connection(items, cursors, False, False)
     _check_window(info, first, last, info.context["sandbox"].config.max_page_size)
     ids = [item["_legacy"] for item in items]
     order = list(range(len(items)))
@@ -165,6 +168,10 @@ def resolve_orders(
     savedSearchId: str | None = None,  # noqa: N803
 ) -> dict[str, Any]:
     sandbox = info.context["sandbox"]
+    bulk = info.context.get("bulk_orders")
+    if bulk is not None:  # the bulk worker already chose (and filtered) this chunk
+        cursors = [encode_cursor(o["legacyResourceId"], o["legacyResourceId"]) for o in bulk]
+        return _connection(bulk, cursors, False, False)
     _check_window(info, first, last, sandbox.config.max_page_size)
     store = sandbox.store
     compiled = store.compile(query)
@@ -520,7 +527,40 @@ def resolve_inventory_adjust_quantities(
     return _catalog(info).adjust_quantities(input)
 
 
+# ---- bulk operations and node ----------------------------------------------------------------
+
+
+def resolve_bulk_operation_run_query(
+    _root: Any, info: GraphQLResolveInfo, query: str, groupObjects: bool | None = False  # noqa: N803
+) -> dict[str, Any]:
+    # Output is always grouped (children right after their parent), which is valid
+    # for both settings of groupObjects.
+    return info.context["sandbox"].bulk.submit(query, bool(groupObjects))
+
+
+def resolve_current_bulk_operation(
+    _root: Any, info: GraphQLResolveInfo, type: str = "QUERY"  # noqa: A002
+) -> dict[str, Any] | None:
+    return info.context["sandbox"].bulk.current(type)
+
+
+def resolve_node(_root: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:  # noqa: A002
+    prefix = "gid://shopify/"
+    kind, _, number = id[len(prefix) :].partition("/")
+    if not id.startswith(prefix) or not kind or not number.isdigit():
+        raise _bad_request(f"Invalid global id '{id}'", "argumentLiteralsIncompatible")
+    if kind == "BulkOperation":
+        return info.context["sandbox"].bulk.by_id(int(number))
+    if kind == "Order":
+        order = resolve_order(_root, info, id)
+        return None if order is None else {**order, "__typename": "Order"}
+    return None
+
+
 RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
+    ("Mutation", "bulkOperationRunQuery"): resolve_bulk_operation_run_query,
+    ("Query", "currentBulkOperation"): resolve_current_bulk_operation,
+    ("Query", "node"): resolve_node,
     ("Query", "product"): resolve_product,
     ("Query", "products"): resolve_products,
     ("Query", "productsCount"): resolve_products_count,
