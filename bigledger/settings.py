@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         description="Allow http:// platform base URLs that are not loopback "
         "(loopback is always allowed).",
     )
+    shopify_bulk_threshold: int = Field(
+        10_000, description="A range or first sync of at least this many Shopify orders uses a "
+        "bulk operation instead of paging.")
     inventory_wait_seconds: float = Field(
         30.0, description="How long update-inventory waits for its flow run before answering "
         "with the syncId to poll instead of the per-item results.")

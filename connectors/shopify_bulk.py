@@ -195,6 +195,19 @@ class _BulkMixin:
         The file is read in 64 KiB chunks, never whole. An expired or refused URL is a
         PlatformError (start a new bulk operation); 5xx and broken connections are
         PlatformUnavailable (retryable)."""
+        yield from regroup_orders(_byte_lines(self._bulk_chunks(url)), batch_size)
+
+    def download_bulk(self, url: str, path: str) -> int:
+        """Save a bulk result file to `path` as it streams (flat memory); returns its bytes.
+        Errors as iter_bulk_orders."""
+        written = 0
+        with open(path, "wb") as out:
+            for chunk in self._bulk_chunks(url):
+                out.write(chunk)
+                written += len(chunk)
+        return written
+
+    def _bulk_chunks(self, url: str) -> Iterator[bytes]:
         allow_insecure = getattr(self.http, "_allow_insecure", False)  # type: ignore[attr-defined]
         target = check_url_security(url, allow_insecure_http=allow_insecure)
         where = f"{target.host}{target.path}"  # the query string is the credential
@@ -221,8 +234,7 @@ class _BulkMixin:
                         "bulk operation",
                         details=details,
                     )
-                chunks = response.iter_bytes(DOWNLOAD_CHUNK)
-                yield from regroup_orders(_byte_lines(chunks), batch_size)
+                yield from response.iter_bytes(DOWNLOAD_CHUNK)
         except httpx.HTTPError as exc:
             raise PlatformUnavailable(
                 f"shopify bulk result download broke off at {where}: {type(exc).__name__}",

@@ -115,7 +115,8 @@ def normalize_site_url(value: str) -> str:
 
 
 class WooCommerceConnector:
-    """WooCommerce REST API v3 for one WordPress site (read-only orders)."""
+    """WooCommerce REST API v3 for one WordPress site: orders, products with their variations,
+    customers (read) and stock levels (write)."""
 
     platform = "woocommerce"
 
@@ -226,8 +227,290 @@ class WooCommerceConnector:
         return Page(records, page, total_pages, total, page < total_pages)
 
 
+    # -- products, variations, stock, customers ----------------------------------------
+
+    def fetch_products_page(
+        self, filter: ProductFilter, page: int = 1, per_page: int = 100
+    ) -> Page:
+        """Products of page `page`; each variable product has `variations` replaced by its full
+        variation objects (every page of them), so a record is complete for the transform."""
+        _check_size(page, per_page)
+        response = self.http.get(PRODUCTS_PATH,
+                                 params={**filter.to_params(), "page": page, "per_page": per_page})
+        result = _as_page(response, page, per_page, "products")
+        for product in result.records:
+            if product.get("type") == "variable":
+                product["variations"] = self.fetch_variations(product["id"])
+        return result
+
+
+    def iter_product_pages(
+        self, filter: ProductFilter, per_page: int = 100, start_page: int = 1
+    ) -> Iterator[Page]:
+        """Every page of complete products from `start_page` to `X-WP-TotalPages`."""
+        page = start_page
+        while True:
+            result = self.fetch_products_page(filter, page, per_page)
+            yield result
+            if not result.has_next or not result.records:
+                return
+            page += 1
+
+
+    def fetch_variations(self, product_id: int) -> list[dict[str, Any]]:
+        """Every variation of one product (all pages), in the order the site sends them."""
+        out: list[dict[str, Any]] = []
+        page = 1
+        path = f"{PRODUCTS_PATH}/{int(product_id)}/variations"
+        while True:
+            # No orderby: its allowed values vary by version; the transform sorts by menu_order.
+            response = self.http.get(path, params={"page": page, "per_page": MAX_PER_PAGE})
+            result = _as_page(response, page, MAX_PER_PAGE, "variations")
+            out.extend(result.records)
+            if not result.has_next or not result.records:
+                return out
+            page += 1
+
+
+    def find_by_sku(self, skus: list[str]) -> dict[str, dict[str, Any]]:
+        """`{sku: {"product_id", "variation_id" | None}}` for the SKUs the site has.
+
+        One `GET /products?sku=a,b,…` per 50 SKUs: WooCommerce searches variations too when
+        `sku` is given (type "variation", with `parent_id`). Matching is exact on the returned
+        SKU; SKUs containing a comma cannot be asked for this way and are reported as unknown.
+        """
+        wanted = [s for s in dict.fromkeys(skus) if s and "," not in s]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), SKU_CHUNK):
+            chunk = wanted[start:start + SKU_CHUNK]
+            page = 1
+            while True:
+                params = {"sku": ",".join(chunk), "per_page": MAX_PER_PAGE, "page": page,
+                          "orderby": "id", "order": "asc", "status": "any"}  # fmt: skip
+                result = _as_page(self.http.get(PRODUCTS_PATH, params=params), page, MAX_PER_PAGE,
+                                  "products")  # fmt: skip
+                for record in result.records:
+                    sku = record.get("sku")
+                    if sku not in chunk or sku in found:
+                        continue
+                    if record.get("type") == "variation":
+                        found[sku] = {"product_id": record.get("parent_id"),
+                                      "variation_id": record.get("id")}  # fmt: skip
+                    else:
+                        found[sku] = {"product_id": record.get("id"), "variation_id": None}
+                if not result.has_next or not result.records:
+                    break
+                page += 1
+        return found
+
+
+    def set_stock(self, items: list[tuple[str, int]]) -> list[StockResult]:
+        """Set the absolute stock of each SKU (WooCommerce has no locations: one number per SKU).
+
+        SKUs resolve through `find_by_sku`; writes go out as `POST …/batch` updates with
+        `manage_stock: true` (products in one batch, variations in one per parent). Results come
+        back in the order of `items`; one bad item never stops the others, and re-sending the
+        same level is harmless (an absolute set, retried like a PUT).
+        """
+        results: list[StockResult | None] = [None] * len(items)
+        valid: list[int] = []
+        for n, (sku, quantity) in enumerate(items):
+            if isinstance(quantity, bool) or not isinstance(quantity, int):
+                results[n] = StockResult(sku, False, None, "VALIDATION_ERROR",
+                                         f"quantity {quantity!r} is not an integer")  # fmt: skip
+            elif quantity < 0:
+                results[n] = StockResult(sku, False, None, "NEGATIVE_QUANTITY",
+                                         f"quantity {quantity} is negative")  # fmt: skip
+            else:
+                valid.append(n)
+        targets = self.find_by_sku([items[n][0] for n in valid]) if valid else {}
+        # (path, id) -> item numbers writing to it; the last quantity sent for an id wins.
+        batches: dict[str, list[tuple[int, int]]] = {}
+        for n in valid:
+            sku = items[n][0]
+            target = targets.get(sku)
+            if target is None:
+                results[n] = StockResult(sku, False, None, "UNKNOWN_SKU",
+                                         f"no product or variation has SKU {sku!r}")  # fmt: skip
+                continue
+            if target["variation_id"] is None:
+                path, record_id = f"{PRODUCTS_PATH}/batch", int(target["product_id"])
+            else:
+                path = f"{PRODUCTS_PATH}/{int(target['product_id'])}/variations/batch"
+                record_id = int(target["variation_id"])
+            batches.setdefault(path, []).append((n, record_id))
+        for path, entries in batches.items():
+            for start in range(0, len(entries), MAX_PER_PAGE):
+                self._send_stock_batch(path, entries[start:start + MAX_PER_PAGE], items, results)
+        return [r for r in results if r is not None]
+
+
+    def _send_stock_batch(
+        self,
+        path: str,
+        entries: list[tuple[int, int]],
+        items: list[tuple[str, int]],
+        results: list[StockResult | None],
+    ) -> None:
+        body = {"update": [{"id": record_id, "manage_stock": True, "stock_quantity": items[n][1]}
+                           for n, record_id in entries]}  # fmt: skip
+        try:
+            # Absolute levels: sending twice leaves the same state, so 5xx may be retried.
+            response = self.http.post(path, json=body, idempotent=True)
+        except PlatformError as exc:
+            for n, _ in entries:
+                results[n] = StockResult(items[n][0], False, None, exc.code, exc.message)
+            return
+        answers = (response.data or {}).get("update") if isinstance(response.data, dict) else None
+        if not isinstance(answers, list) or len(answers) != len(entries):
+            for n, _ in entries:
+                results[n] = StockResult(items[n][0], False, None, "PLATFORM_ERROR",
+                                         "woocommerce batch answer does not match the request")
+            return
+        for (n, _), answer in zip(entries, answers, strict=True):
+            sku = items[n][0]
+            error = answer.get("error") if isinstance(answer, dict) else None
+            if not isinstance(answer, dict) or error:
+                code = (error or {}).get("code") if isinstance(error, dict) else None
+                message = (error or {}).get("message") if isinstance(error, dict) else None
+                results[n] = StockResult(sku, False, None, code or "PLATFORM_ERROR",
+                                         message or "woocommerce refused the update")  # fmt: skip
+                continue
+            quantity = answer.get("stock_quantity")
+            if answer.get("manage_stock") is not True or quantity != items[n][1]:
+                stored = quantity if isinstance(quantity, int) else None
+                results[n] = StockResult(sku, False, stored, "PLATFORM_ERROR",
+                                         "woocommerce did not store the quantity")  # fmt: skip
+                continue
+            results[n] = StockResult(sku, True, quantity)
+
+
+    def fetch_customers_page(
+        self, filter: CustomerFilter, page: int = 1, per_page: int = 100
+    ) -> Page:
+        """Customers of page `page` for `filter` (re-filtered by `filter.keep`, since WooCommerce
+        itself has no date filter on customers: `total` is then the site's unfiltered count)."""
+        _check_size(page, per_page)
+        response = self.http.get(CUSTOMERS_PATH,
+                                 params={**filter.to_params(), "page": page, "per_page": per_page})
+        result = _as_page(response, page, per_page, "customers")
+        kept = [c for c in result.records if filter.keep(c)]
+        return Page(kept, result.page, result.total_pages, result.total, result.has_next)
+
+
+    def iter_customer_pages(
+        self, filter: CustomerFilter, per_page: int = 100, start_page: int = 1
+    ) -> Iterator[Page]:
+        """Every page of customers from `start_page` to `X-WP-TotalPages`."""
+        page = start_page
+        while True:
+            result = self.fetch_customers_page(filter, page, per_page)
+            yield result
+            if not result.has_next:
+                return
+            page += 1
+
+
 def _check_size(page: int, per_page: int) -> None:
     if page < 1:
         raise ValueError("page must be >= 1")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}")
+
+
+# -- products, customers and stock (issue 3 item 5: Woo as a fan-out target) -------------
+
+PRODUCTS_PATH = f"{API_PREFIX}/products"
+CUSTOMERS_PATH = f"{API_PREFIX}/customers"
+SKU_CHUNK = 50  # SKUs per `GET /products?sku=a,b,…` (keeps the URL short)
+
+ProductStatus = Literal["any", "publish", "draft", "pending", "private", "future"]
+
+
+class ProductFilter(BaseModel):
+    """Which products to list. `modified_from` is inclusive (widened by a second, as orders)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    modified_from: datetime | None = None
+    status: ProductStatus = "any"
+    type: Literal["simple", "variable"] | None = None
+
+    @field_validator("modified_from")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("datetime must carry a timezone (e.g. 2024-01-01T00:00:00Z)")
+        return value
+
+    def to_params(self) -> dict[str, str]:
+        """Query parameters (GMT dates, oldest id first)."""
+        params: dict[str, str] = {"orderby": "id", "order": "asc", "dates_are_gmt": "true",
+                                  "status": self.status}  # fmt: skip
+        if self.modified_from is not None:
+            params["modified_after"] = _gmt(self.modified_from - timedelta(seconds=1))
+        if self.type is not None:
+            params["type"] = self.type
+        return params
+
+
+class CustomerFilter(BaseModel):
+    """Which customers to list: one email, and/or changed since `modified_from` (inclusive)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: str | None = None
+    modified_from: datetime | None = None
+
+    @field_validator("modified_from")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("datetime must carry a timezone (e.g. 2024-01-01T00:00:00Z)")
+        return value
+
+    def to_params(self) -> dict[str, str]:
+        """Query parameters; WooCommerce ignores `modified_after` here, so `keep()` re-checks."""
+        params: dict[str, str] = {"orderby": "id", "order": "asc", "role": "all"}
+        if self.email:
+            params["email"] = self.email
+        if self.modified_from is not None:
+            params["modified_after"] = _gmt(self.modified_from - timedelta(seconds=1))
+            params["dates_are_gmt"] = "true"
+        return params
+
+    def keep(self, customer: dict[str, Any]) -> bool:
+        """True when a customer returned by the site really matches (see to_params)."""
+        if self.modified_from is None:
+            return True
+        raw = customer.get("date_modified_gmt")
+        if not isinstance(raw, str):
+            return True  # cannot tell: keep it, an idempotent upsert absorbs the extra
+        try:
+            moment = datetime.fromisoformat(raw).replace(tzinfo=UTC)
+        except ValueError:
+            return True
+        return moment >= self.modified_from.astimezone(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class StockResult:
+    """Outcome of one `set_stock` item: applied with the site's new quantity, or an error code
+    (UNKNOWN_SKU, NEGATIVE_QUANTITY, VALIDATION_ERROR, or WooCommerce's own) and message."""
+
+    sku: str
+    applied: bool
+    quantity: int | None
+    error: str | None = None
+    message: str | None = None
+
+
+def _as_page(response: ApiResponse, page: int, per_page: int, what: str) -> Page:
+    records = response.data
+    if not isinstance(records, list) or any(not isinstance(r, dict) for r in records):
+        raise PlatformError(f"woocommerce {what} page {page} is not a list of {what}")
+    total = _header_int(response, "X-WP-Total")
+    total_pages = _header_int(response, "X-WP-TotalPages")
+    if total_pages < 0:
+        total_pages = page + (1 if len(records) >= per_page else 0)
+    return Page(records, page, total_pages, total, page < total_pages)

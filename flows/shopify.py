@@ -9,6 +9,7 @@ commits with its counters and resume cursor, so a killed run continues where it 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from prefect import flow, get_run_logger
@@ -18,6 +19,7 @@ from prefect.utilities.annotations import quote
 from pydantic import Field
 
 from bigledger.errors import IntegrationError
+from bigledger.settings import get_settings
 from flows.common import high_water, pipeline
 from flows.params import (
     DateRange,
@@ -26,6 +28,7 @@ from flows.params import (
     ShopifyFulfillmentStatus,
     shopify_order_filter,
 )
+from tasks.bulk import bulk_file, read_bulk_batch, run_shopify_bulk_orders
 from tasks.extract import (
     count_shopify_orders,
     count_shopify_products,
@@ -38,6 +41,7 @@ from tasks.inventory import push_shopify_inventory, record_inventory_results
 from tasks.load import load_orders, load_products, mark_deleted_products
 from tasks.map import map_products, map_records
 from tasks.sync_runs import (
+    add_sync_counters,
     finish_sync_run,
     open_sync_run,
     read_stream_cursor,
@@ -92,11 +96,20 @@ def sync_orders(
         progress = create_progress_artifact(
             progress=0.0, description=f"Shopify orders of {sync_id}"
         )
-        # A range sync resumes after its last committed page; an incremental one resumes
-        # from the high-water mark its batches committed, so it needs no page cursor.
-        after = None if incremental else run["resume_cursor"]
-        _run_pages(integration_id, sync_id, order_filter, incremental, batch_size, after,
-                   total, progress)
+        resume = run["resume_cursor"]
+        first_sync = incremental and "updated_from" not in order_filter
+        if (not incremental or first_sync) and (
+                total >= get_settings().shopify_bulk_threshold
+                or (resume or "").startswith(BULK_CURSOR)):
+            # A big backfill: one bulk query instead of ~11 orders per request.
+            _run_bulk(integration_id, sync_id, order_filter, incremental, batch_size, resume,
+                      total, progress)
+        else:
+            # A range sync resumes after its last committed page; an incremental one resumes
+            # from the high-water mark its batches committed, so it needs no page cursor.
+            after = None if incremental else resume
+            _run_pages(integration_id, sync_id, order_filter, incremental, batch_size, after,
+                       total, progress)
     except IntegrationError as exc:
         finish_sync_run(sync_id, str(exc.code), exc.message)
         raise
@@ -113,6 +126,38 @@ def _order_filter(
     """The connector filter: a created_at range, or updated_at since the high-water mark."""
     mark = None if date_range is not None else read_stream_cursor(integration_id, ORDERS_STREAM)
     return shopify_order_filter(date_range, order_status, fulfillment_status, mark)
+
+
+BULK_CURSOR = "bulk:"
+
+
+def _run_bulk(
+    integration_id: str, sync_id: str, order_filter: dict[str, Any], incremental: bool,
+    batch_size: int, resume: str | None, total: int, progress_id: Any,
+) -> None:
+    """Orders from a bulk operation's file, batch by batch; the resume cursor is the byte
+    offset of the next order in the kept file."""
+    path = bulk_file(sync_id)
+    if resume and resume.startswith(BULK_CURSOR) and path.exists():
+        offset = resume.removeprefix(BULK_CURSOR)
+    else:
+        path = Path(run_shopify_bulk_orders(integration_id, order_filter, sync_id))
+        offset = None
+        add_sync_counters(sync_id, {"bulkOperations": 1})
+
+    def fetch(cursor: str | None):
+        return read_bulk_batch.submit(str(path), cursor, batch_size)
+
+    def process(page: dict[str, Any]) -> None:
+        records = page["records"]
+        mapped = map_records(integration_id, "shopify.order", quote(records))
+        mark = high_water(records) if incremental else None
+        load_orders(integration_id, sync_id, "shopify.order", quote(mapped),
+                    resume_cursor=BULK_CURSOR + page["end_cursor"],
+                    stream_cursor=(ORDERS_STREAM, mark) if mark else None)
+
+    pipeline(fetch, process, offset, total, progress_id)
+    path.unlink(missing_ok=True)
 
 
 def _run_pages(

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from ledger.db import transaction
 from ledger.migrate import ensure_schema
 from ledger.syncs import (
+    add_counters,
     count_open_failures,
     create_sync_run,
     find_sync_run,
@@ -53,6 +54,13 @@ def set_records_to_process(sync_id: str, count: int) -> None:
     """Record how many records the sync expects (for progress and estimates)."""
     with transaction() as conn:
         update_sync_run(conn, sync_id, records_to_process=count)
+
+
+@task(name="add-sync-counters", **TASK_OPTIONS)
+def add_sync_counters(sync_id: str, increments: dict[str, int]) -> None:
+    """Count something on the sync outside a batch (e.g. a bulk operation used)."""
+    with transaction() as conn:
+        add_counters(conn, sync_id, increments)
 
 
 @task(name="finish-sync-run", **TASK_OPTIONS)

@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from sandbox.shopify.config import parse_start
 from sandbox.shopify.faults import FaultPlan, FaultsSpec, corrupt, server_error_body
+from sandbox.woocommerce.catalog import Catalog
 from sandbox.woocommerce.config import WooCommerceSandboxConfig
 from sandbox.woocommerce.data import STATUSES, OrderDataset
 
@@ -43,6 +44,12 @@ DEFAULT_PER_PAGE = 10
 # Accepted by the status filter though the generator never produces them.
 KNOWN_STATUSES = frozenset({*STATUSES, "trash", "checkout-draft"})
 ORDERBY = ("date", "id", "modified")
+PRODUCT_STATUSES = ("any", "future", "trash", "draft", "pending", "private", "publish")
+PRODUCT_TYPES = ("simple", "grouped", "external", "variable")
+PRODUCT_ORDERBY = ("date", "modified", "id", "include", "title", "slug")
+VARIATION_ORDERBY = ("date", "modified", "id", "include", "title", "slug")
+CUSTOMER_ORDERBY = ("id", "include", "name", "registered_date")
+MAX_BATCH = 100  # WooCommerce's default batch limit (woocommerce_rest_batch_items_limit)
 CRITICAL_ERROR = (
     "<p>There has been a critical error on this website.</p><p><a href=\"https://wordpress.org/"
     "documentation/article/faq-troubleshooting/\">Learn more about troubleshooting WordPress."
@@ -73,6 +80,9 @@ class Stats:
     requests: int = 0
     pages_served: int = 0
     orders_served: int = 0
+    products_served: int = 0
+    customers_served: int = 0
+    stock_writes: int = 0
     unauthorized: int = 0
     bad_requests: int = 0
     faults_served: dict[str, int] = field(
@@ -93,6 +103,7 @@ class DatasetSpec(BaseModel):
     customer_pool: int | None = Field(None, ge=1)
     utc_offset_minutes: int | None = None
     prices_include_tax: bool | None = None
+    catalog_size: int | None = Field(None, ge=0)
 
 
 class ControlRequest(BaseModel):
@@ -124,6 +135,7 @@ class WooCommerceSandbox:
     def __init__(self, config: WooCommerceSandboxConfig | None = None) -> None:
         self.config = config or WooCommerceSandboxConfig()
         self.data = OrderDataset(self.config)
+        self.catalog = Catalog(self.config, self.data)
         self.faults = FaultPlan()
         self.stats = Stats()
         # Per status-filtered query: its match count and the (rank, index) just past the
@@ -137,6 +149,8 @@ class WooCommerceSandbox:
         """Apply config changes; the dataset is regenerated (and caches dropped)."""
         self.config = self.config.with_changes(**changes)
         self.data = OrderDataset(self.config)
+        # A new dataset starts from fresh stock: the overlay belongs to the old one.
+        self.catalog = Catalog(self.config, self.data, self.catalog.clock)
         self._counts.clear()
         self._resume.clear()
 
@@ -386,6 +400,255 @@ class WooCommerceSandbox:
         self.stats.orders_served += 1
         return self._json(self.data.order(index), mangle=True)
 
+    # ---- products, variations, customers (sandbox/woocommerce/catalog.py) ------------
+
+    async def _guard(self, request: Request, cannot: str) -> Response | None:
+        fault = await self._fault()
+        return fault if fault is not None else self._auth_error(request, cannot)
+
+    def _bad_param(self, exc: _BadParam) -> Response:
+        self.stats.bad_requests += 1
+        body = wp_error("rest_invalid_param", f"Invalid parameter(s): {exc.param}", 400,
+                        params={exc.param: exc.problem})  # fmt: skip
+        return self._json(body, 400)
+
+    def _paged(self, request: Request, records: list[dict[str, Any]]) -> Response:
+        """One page of `records` with WordPress's X-WP-Total/X-WP-TotalPages and Link."""
+        params = request.query_params
+        page = _int_param(params, "page", 1, 1)
+        per_page = _int_param(params, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+        offset = _int_param(params, "offset", (page - 1) * per_page, 0)
+        total = len(records)
+        chunk = records[offset:offset + per_page]
+        self.stats.pages_served += 1
+        max_pages = math.ceil(total / per_page)
+        headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(max_pages)}
+        links = []
+        if page > 1 and max_pages:
+            prev = min(page - 1, max_pages)
+            links.append(f'<{request.url.include_query_params(page=prev)}>; rel="prev"')
+        if max_pages > page:
+            links.append(f'<{request.url.include_query_params(page=page + 1)}>; rel="next"')
+        if links:
+            headers["Link"] = ", ".join(links)
+        return self._json(chunk, 200, headers, mangle=True)
+
+    def _modified_window(self, request: Request) -> tuple[int | None, int | None]:
+        params = request.query_params
+        gmt = params.get("dates_are_gmt", "false").lower() in ("1", "true")
+        return (self._bound(params.get("modified_after"), "modified_after", gmt, True),
+                self._bound(params.get("modified_before"), "modified_before", gmt, False))
+
+    @staticmethod
+    def _in_window(record: dict[str, Any], lo: int | None, hi: int | None) -> bool:
+        ts = datetime.fromisoformat(record["date_modified_gmt"]).replace(tzinfo=UTC).timestamp()
+        return (lo is None or ts >= lo) and (hi is None or ts < hi)
+
+    @staticmethod
+    def _sort(records: list[dict[str, Any]], request: Request, default: str,
+              allowed: tuple[str, ...]) -> list[dict[str, Any]]:  # fmt: skip
+        params = request.query_params
+        order = params.get("order", "desc" if default == "date" else "asc")
+        if order not in ("asc", "desc"):
+            raise _BadParam("order", "order is not one of asc and desc.")
+        orderby = params.get("orderby", default)
+        if orderby not in allowed:
+            raise _BadParam("orderby", f"orderby is not one of {', '.join(allowed)}.")
+        keys = {"id": lambda r: r["id"], "include": lambda r: r["id"],
+                "date": lambda r: (r["date_created_gmt"], r["id"]),
+                "registered_date": lambda r: (r["date_created_gmt"], r["id"]),
+                "modified": lambda r: (r["date_modified_gmt"], r["id"]),
+                "title": lambda r: (r.get("name", ""), r["id"]),
+                "name": lambda r: (f"{r.get('first_name', '')} {r.get('last_name', '')}", r["id"]),
+                "slug": lambda r: (r.get("slug", ""), r["id"])}  # fmt: skip
+        return sorted(records, key=keys[orderby], reverse=order == "desc")
+
+    async def list_products(self, request: Request) -> Response:
+        denied = await self._guard(request, "Sorry, you cannot list resources.")
+        if denied is not None:
+            return denied
+        params = request.query_params
+        try:
+            lo, hi = self._modified_window(request)
+            status = params.get("status", "any")
+            if status not in PRODUCT_STATUSES:
+                raise _BadParam("status", f"status is not one of {', '.join(PRODUCT_STATUSES)}.")
+            kind = params.get("type")
+            if kind not in (None, "", *PRODUCT_TYPES):
+                raise _BadParam("type", f"type is not one of {', '.join(PRODUCT_TYPES)}.")
+            skus = {s.strip() for s in params.get("sku", "").split(",") if s.strip()}
+            catalog = self.catalog
+            records = [p for p in map(catalog.product, catalog.product_ids()) if p is not None]
+            if skus:
+                # As WooCommerce: a sku filter searches variations too (post types product
+                # and product_variation), which come back with type "variation".
+                records = [r for r in records + catalog.all_variations() if r["sku"] in skus]
+            records = [r for r in records
+                       if (status == "any" or r["status"] == status)
+                       and (not kind or r.get("type") == kind)
+                       and self._in_window(r, lo, hi)]  # fmt: skip
+            records = self._sort(records, request, "date", PRODUCT_ORDERBY)
+            response = self._paged(request, records)
+        except _BadParam as exc:
+            return self._bad_param(exc)
+        self.stats.products_served += len(orjson.loads(response.body)) if response.status_code \
+            == 200 and response.body[:1] == b"[" else 0  # fmt: skip
+        return response
+
+    def _no_product(self) -> Response:
+        return self._json(wp_error("woocommerce_rest_product_invalid_id", "Invalid ID.", 404), 404)
+
+    def _no_variation(self) -> Response:
+        return self._json(wp_error("woocommerce_rest_product_variation_invalid_id",
+                                   "Invalid ID.", 404), 404)  # fmt: skip
+
+    async def get_product(self, request: Request) -> Response:
+        denied = await self._guard(request, "Sorry, you cannot view this resource.")
+        if denied is not None:
+            return denied
+        product = self.catalog.product(request.path_params["product_id"])
+        if product is None:
+            return self._no_product()
+        self.stats.products_served += 1
+        return self._json(product, mangle=True)
+
+    async def list_variations(self, request: Request) -> Response:
+        denied = await self._guard(request, "Sorry, you cannot list resources.")
+        if denied is not None:
+            return denied
+        variations = self.catalog.variations(request.path_params["product_id"])
+        if variations is None:
+            return self._no_product()
+        try:
+            ordered = self._sort(variations, request, "menu_order", VARIATION_ORDERBY) \
+                if "orderby" in request.query_params else variations  # fmt: skip
+            return self._paged(request, ordered)
+        except _BadParam as exc:
+            return self._bad_param(exc)
+
+    def _stock_body(self, body: Any) -> tuple[int | None, bool | None]:
+        """(stock_quantity, manage_stock) of an update body; other fields are ignored."""
+        if not isinstance(body, dict):
+            raise _BadParam("body", "body is not an object.")
+        quantity = body.get("stock_quantity")
+        if quantity is not None:
+            if isinstance(quantity, str) and quantity.lstrip("-").isdigit():
+                quantity = int(quantity)  # WordPress coerces numeric strings
+            if isinstance(quantity, bool) or not isinstance(quantity, int):
+                raise _BadParam("stock_quantity", "stock_quantity is not of type integer.")
+        manage = body.get("manage_stock")
+        if manage is not None and not isinstance(manage, bool):
+            raise _BadParam("manage_stock", "manage_stock is not of type boolean.")
+        return quantity, manage
+
+    def _write(self, pid: int, vid: int, body: Any) -> dict[str, Any] | Response:
+        """Apply one stock update; the updated record, or the error response."""
+        catalog = self.catalog
+        if catalog.product(pid) is None:
+            return self._no_product()
+        if vid and catalog.variation(pid, vid) is None:
+            return self._no_variation()
+        try:
+            quantity, manage = self._stock_body(body)
+        except _BadParam as exc:
+            return self._bad_param(exc)
+        catalog.set_stock(pid, vid, quantity, manage)
+        self.stats.stock_writes += 1
+        record = catalog.variation(pid, vid) if vid else catalog.product(pid)
+        assert record is not None
+        return record
+
+    async def _body(self, request: Request) -> Any:
+        try:
+            return orjson.loads(await request.body() or b"{}")
+        except orjson.JSONDecodeError:
+            raise _BadParam("body", "The request body is not valid JSON.") from None
+
+    async def update_product(self, request: Request) -> Response:
+        return await self._update(request, request.path_params["product_id"], 0)
+
+    async def update_variation(self, request: Request) -> Response:
+        params = request.path_params
+        return await self._update(request, params["product_id"], params["variation_id"])
+
+    async def _update(self, request: Request, pid: int, vid: int) -> Response:
+        denied = await self._guard(request, "Sorry, you are not allowed to edit this resource.")
+        if denied is not None:
+            return denied
+        try:
+            body = await self._body(request)
+        except _BadParam:
+            return self._json(wp_error("rest_invalid_json", "Invalid JSON body passed.", 400), 400)
+        result = self._write(pid, vid, body)
+        return result if isinstance(result, Response) else self._json(result)
+
+    async def batch_products(self, request: Request) -> Response:
+        return await self._batch(request, None)
+
+    async def batch_variations(self, request: Request) -> Response:
+        return await self._batch(request, request.path_params["product_id"])
+
+    async def _batch(self, request: Request, parent: int | None) -> Response:
+        """`{"update": [{"id", ...}]}`; each item answers with its record or its error."""
+        denied = await self._guard(request, "Sorry, you are not allowed to batch manipulate "
+                                   "this resource.")  # fmt: skip
+        if denied is not None:
+            return denied
+        if parent is not None and self.catalog.product(parent) is None:
+            return self._no_product()
+        try:
+            body = await self._body(request)
+        except _BadParam:
+            return self._json(wp_error("rest_invalid_json", "Invalid JSON body passed.", 400), 400)
+        items = body.get("update", []) if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            return self._bad_param(_BadParam("update", "update is not of type array."))
+        if len(items) > MAX_BATCH:
+            body = wp_error("woocommerce_rest_request_entity_too_large",
+                            f"Unable to accept more than {MAX_BATCH} items for this request.", 413)
+            return self._json(body, 413)  # fmt: skip
+        answers: list[dict[str, Any]] = []
+        for item in items:
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(item_id, bool) or not isinstance(item_id, int):
+                answers.append({"id": 0, "error": wp_error(
+                    "woocommerce_rest_invalid_id", "Invalid ID.", 400)})  # fmt: skip
+                continue
+            pid, vid = (parent, item_id) if parent is not None else (item_id, 0)
+            result = self._write(pid, vid, item)
+            if isinstance(result, Response):
+                error = orjson.loads(result.body)
+                answers.append({"id": item_id, "error": error})
+            else:
+                answers.append(result)
+        return self._json({"update": answers})
+
+    async def list_customers(self, request: Request) -> Response:
+        denied = await self._guard(request, "Sorry, you cannot list resources.")
+        if denied is not None:
+            return denied
+        params = request.query_params
+        try:
+            # modified_after is this sandbox's extension: WooCommerce's own customers
+            # endpoint has no date filter (the connector filters again on its side).
+            lo, hi = self._modified_window(request)
+            email = params.get("email", "").strip().lower()
+            catalog = self.catalog
+            records = []
+            for k in range(catalog.customer_count()):
+                modified = catalog.customer_modified(k)
+                if (lo is not None and modified < lo) or (hi is not None and modified >= hi):
+                    continue
+                record = catalog.customer(k)
+                if email and record["email"] != email:
+                    continue
+                records.append(record)
+            records = self._sort(records, request, "name", CUSTOMER_ORDERBY)
+            response = self._paged(request, records)
+        except _BadParam as exc:
+            return self._bad_param(exc)
+        return response
+
     async def system_status(self, request: Request) -> Response:
         fault = await self._fault()
         if fault is not None:
@@ -410,7 +673,17 @@ class WooCommerceSandbox:
         # Public, as in WordPress: lists the namespace's routes without any key.
         routes = {f"{PREFIX}/orders": {"methods": ["GET"]},
                   f"{PREFIX}/orders/(?P<id>[\\d]+)": {"methods": ["GET"]},
-                  f"{PREFIX}/system_status": {"methods": ["GET"]}}  # fmt: skip
+                  f"{PREFIX}/system_status": {"methods": ["GET"]},
+                  f"{PREFIX}/products": {"methods": ["GET"]},
+                  f"{PREFIX}/products/batch": {"methods": ["POST"]},
+                  f"{PREFIX}/products/(?P<id>[\\d]+)": {"methods": ["GET", "PUT"]},
+                  f"{PREFIX}/products/(?P<product_id>[\\d]+)/variations":
+                      {"methods": ["GET"]},
+                  f"{PREFIX}/products/(?P<product_id>[\\d]+)/variations/batch":
+                      {"methods": ["POST"]},
+                  f"{PREFIX}/products/(?P<product_id>[\\d]+)/variations/(?P<id>[\\d]+)":
+                      {"methods": ["PUT"]},
+                  f"{PREFIX}/customers": {"methods": ["GET"]}}  # fmt: skip
         return self._json({"namespace": "wc/v3", "routes": routes})
 
     async def no_route(self, request: Request) -> Response:
@@ -440,10 +713,36 @@ class WooCommerceSandbox:
             Route(f"{PREFIX}/orders", self.list_orders, methods=["GET"]),
             Route(f"{PREFIX}/orders/{{order_id:int}}", self.get_order, methods=["GET"]),
             Route(f"{PREFIX}/system_status", self.system_status, methods=["GET"]),
+            Route(f"{PREFIX}/products", self.list_products, methods=["GET"]),
+            Route(f"{PREFIX}/products/batch", self.batch_products, methods=["POST"]),
+            Route(f"{PREFIX}/products/{{product_id:int}}", self.get_product, methods=["GET"]),
+            Route(f"{PREFIX}/products/{{product_id:int}}", self.update_product,
+                  methods=["PUT", "PATCH"]),  # fmt: skip
+            Route(f"{PREFIX}/products/{{product_id:int}}/variations", self.list_variations,
+                  methods=["GET"]),  # fmt: skip
+            Route(f"{PREFIX}/products/{{product_id:int}}/variations/batch",
+                  self.batch_variations, methods=["POST"]),  # fmt: skip
+            Route(f"{PREFIX}/products/{{product_id:int}}/variations/{{variation_id:int}}",
+                  self.update_variation, methods=["PUT", "PATCH"]),  # fmt: skip
+            Route(f"{PREFIX}/customers", self.list_customers, methods=["GET"]),
             Route("/wp-json/{rest:path}", self.no_route),
             Route(f"{CONTROL_PREFIX}/control", self.control_endpoint, methods=["GET", "POST"]),
             Route(f"{CONTROL_PREFIX}/stats", self.stats_endpoint, methods=["GET"]),
         ]
+
+
+def _int_param(params: Any, name: str, default: int, low: int, high: int | None = None) -> int:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _BadParam(name, f"{name} is not of type integer.") from None
+    if value < low or (high is not None and value > high):
+        upper = f" and {high} (inclusive)" if high is not None else ""
+        raise _BadParam(name, f"{name} must be between {low} (inclusive){upper}")
+    return value
 
 
 def create_app(config: WooCommerceSandboxConfig | None = None, **overrides: Any) -> Starlette:

@@ -16,7 +16,7 @@ DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 # Fields POST /__sandbox/woocommerce/control {"dataset": {...}} may change.
 DATASET_FIELDS = (
     "seed", "size", "currency", "start", "interval_seconds", "customer_pool",
-    "utc_offset_minutes", "prices_include_tax",
+    "utc_offset_minutes", "prices_include_tax", "catalog_size",
 )  # fmt: skip
 
 
@@ -35,6 +35,8 @@ class WooCommerceSandboxConfig:
     utc_offset_minutes: int = 0
     # WooCommerce > Settings > Tax "Prices entered with tax"; None mixes both per order.
     prices_include_tax: bool | None = None
+    # Products in the catalog; the first 12 are the ones the generated orders sell.
+    catalog_size: int = 40
     site_url: str = "https://bigledger-sandbox.example"
     # (consumer_key, consumer_secret) pairs with read access.
     credentials: tuple[tuple[str, str], ...] = ((DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET),)
@@ -49,6 +51,8 @@ class WooCommerceSandboxConfig:
             raise ValueError("size must be >= 0")
         if self.interval_seconds < 3:
             raise ValueError("interval_seconds must be >= 3")
+        if self.catalog_size < 0:
+            raise ValueError("catalog_size must be >= 0")
         if self.customer_pool < 1:
             raise ValueError("customer_pool must be >= 1")
         if not -720 <= self.utc_offset_minutes <= 840:

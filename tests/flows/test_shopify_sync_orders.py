@@ -207,3 +207,20 @@ def test_a_sync_killed_half_way_and_run_again_has_every_order_once(
     # the resumed run continued after the last committed batch instead of starting over
     assert run["counters"]["ordersProcessed"] < 300 + loaded
     assert_books_balance(ledger_engine)
+
+
+def test_a_large_backfill_goes_through_a_bulk_operation(ledger_engine, sandbox, monkeypatch):
+    from bigledger.settings import get_settings
+
+    monkeypatch.setenv("BIGLEDGER_SHOPIFY_BULK_THRESHOLD", "100")
+    get_settings.cache_clear()
+    sandbox.control(bulk={"queue_seconds": 0, "objects_per_second": 1_000_000})
+    iid = make_shopify_integration(ledger_engine, sandbox.url)
+    run = run_flow(integration_id=iid, date_range=ALL, batch_size=70)
+    get_settings.cache_clear()
+    assert run["status"] == "completed"
+    assert run["counters"]["bulkOperations"] == 1
+    assert run["counters"]["ordersCreated"] == 300
+    assert count(ledger_engine, SalesOrder) == 300
+    assert_books_balance(ledger_engine)
+    assert not list((get_settings().home / "bulk").glob("*.jsonl"))  # the file is cleaned up
