@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import require_api_key
 from api.envelope import error_response
-from api.routes import integrations, ledger, shopify, woocommerce
+from api.routes import integrations, inventory, ledger, shopify, woocommerce
 from bigledger.errors import ErrorCode, IntegrationError
 from bigledger.settings import get_settings
 from ledger.migrate import ensure_schema
@@ -84,7 +84,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     protected = [Depends(require_api_key)]
-    for router in (integrations.router, shopify.router, woocommerce.router, ledger.router):
+    for router in (inventory.router, integrations.router, shopify.router, woocommerce.router,
+                   ledger.router):
         app.include_router(router, dependencies=protected)
 
     @app.exception_handler(IntegrationError)

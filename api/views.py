@@ -60,6 +60,11 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
         view["productsToProcess"] = run.get("records_to_process")
         for name in PRODUCT_COUNTERS:
             view[name] = int(counters.get(name, 0))
+    if run["operation"] == "inventory.fan_out":
+        for name in ("channelsUpdated", "channelsFailed", "inventoryUpdated",
+                     "inventoryFailed"):
+            view[name] = int(counters.get(name, 0))
+        view["channels"] = run.get("result")
     if run["operation"].endswith("update_inventory"):
         view["itemsToProcess"] = run.get("records_to_process")
         view["inventoryUpdated"] = int(counters.get("inventoryUpdated", 0))

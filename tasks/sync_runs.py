@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from ledger.db import transaction
 from ledger.migrate import ensure_schema
 from ledger.syncs import (
+    RecordFailure,
     add_counters,
     count_open_failures,
     create_sync_run,
@@ -20,6 +21,7 @@ from ledger.syncs import (
     get_sync_run,
     mark_finished,
     mark_started,
+    record_failures,
     update_sync_run,
 )
 
@@ -61,6 +63,19 @@ def add_sync_counters(sync_id: str, increments: dict[str, int]) -> None:
     """Count something on the sync outside a batch (e.g. a bulk operation used)."""
     with transaction() as conn:
         add_counters(conn, sync_id, increments)
+
+
+@task(name="record-sync-result", **TASK_OPTIONS)
+def record_sync_result(sync_id: str, result: Any, increments: dict[str, int],
+                       channel_failures: list[tuple[str, str]] = ()) -> None:
+    """Keep a per-item/per-channel result and its counters on the sync; a channel that
+    failed is an open record error of that channel's integration."""
+    with transaction() as conn:
+        add_counters(conn, sync_id, increments)
+        update_sync_run(conn, sync_id, result=result)
+        for integration_id, message in channel_failures:
+            record_failures(conn, sync_id, integration_id, [
+                RecordFailure("channel", integration_id, "PLATFORM_UNAVAILABLE", message)])
 
 
 @task(name="finish-sync-run", **TASK_OPTIONS)

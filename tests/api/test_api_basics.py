@@ -143,3 +143,30 @@ def test_bad_product_sync_bodies_get_validation_errors(client, body, field):
     r = client.post("/v1/integrations/shopify/sync-products", json=body, headers=AUTH)
     assert r.status_code == 422
     assert any(d["field"].startswith(field) for d in r.json()["error"]["details"])
+
+
+def test_inventory_sync_validates_and_fans_out_to_stock_channels(client, ledger_engine,
+                                                                 monkeypatch):
+    import api.orchestrator as orchestrator
+
+    started = []
+    monkeypatch.setattr(orchestrator, "start_flow_run",
+                        lambda name, params, tags: started.append((name, params)) or "fr-9")
+    monkeypatch.setattr(orchestrator, "flow_run_state", lambda _id: "COMPLETED")
+    with ledger_engine.begin() as conn:
+        iid = make_integration(conn)
+    body = {"items": [{"sku": "WIDGET-001", "quantity": 150, "locations": [
+        {"externalId": "shopify_location_123", "quantity": 100},
+        {"externalId": "amazon_warehouse_456", "quantity": 50}]}]}
+    bad = client.post("/v1/integrations/inventory-sync", headers=AUTH,
+                      json={"items": [{"sku": "X", "quantity": -1}]})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
+    missing = client.post("/v1/integrations/int_nope/inventory-sync", headers=AUTH, json=body)
+    assert missing.status_code == 404
+    one = client.post(f"/v1/integrations/{iid}/inventory-sync", headers=AUTH, json=body)
+    assert one.status_code == 200, one.text
+    every = client.post("/v1/integrations/inventory-sync", headers=AUTH, json=body)
+    assert every.status_code == 200, every.text
+    assert [name for name, _ in started] == ["inventory-fan-out", "inventory-fan-out"]
+    assert started[1][1]["integration_ids"] == [iid]
+    assert started[1][1]["items"][0]["locations"][1]["externalId"] == "amazon_warehouse_456"
