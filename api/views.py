@@ -56,6 +56,10 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
         view["ordersToProcess"] = run.get("records_to_process")
         for name in ORDER_COUNTERS:
             view[name] = int(counters.get(name, 0))
+    if run["operation"].endswith("sync_customers"):
+        for name in ("customersProcessed", "customersCreated", "customersUpdated",
+                     "customersFailed"):
+            view[name] = int(counters.get(name, 0))
     if run["operation"].endswith("sync_products"):
         view["productsToProcess"] = run.get("records_to_process")
         for name in PRODUCT_COUNTERS:

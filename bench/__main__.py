@@ -1,5 +1,6 @@
 """`make bench`: orders per second and peak memory of the Shopify order sync, beside the raw
-ceiling measured in the same run. Figures are printed, never asserted.
+ceiling measured in the same run; the bulk backfill against paging; a paged fetch with the
+cost bucket on; a stock fan-out. Figures are printed, never asserted.
 
 For each size (default 10,000 and 100,000 orders; BENCH_SIZES=... to change), with the
 sandbox's throttling off:
@@ -45,6 +46,8 @@ def main() -> int:
         env["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
         for size in sizes:
             results.append(bench_size(size, work, env))
+        rate = bench_rate_limited(work, env)
+        fan = bench_fan_out(work, env)
     finally:
         stop(server)
     print()
@@ -58,7 +61,59 @@ def main() -> int:
         print(f"{r['size']:>8} {c['page_size']:>5} | {ceiling:>11,.0f} ({c['fetch_s']:.1f}, "
               f"{c['copy_s']:.1f}) | {rate:>12,.0f} {rate / ceiling:>6.0%} | "
               f"{p['peak_mb']:>7.0f} ({p['baseline_mb']:.0f}) | {p['balanced']}")
+    print()
+    print("Bulk backfill (one bulk operation, streamed in batches) against paged, same shop")
+    print(f"{'orders':>8} | {'paged o/s':>9} {'peak MB':>7} | {'bulk o/s':>8} {'peak MB':>7} | "
+          f"{'bulk/paged':>10}")
+    for r in results:
+        p, b = r["pipeline"], r["bulk"]
+        paged, bulk = p["salesOrders"] / p["seconds"], b["salesOrders"] / b["seconds"]
+        print(f"{r['size']:>8} | {paged:>9,.0f} {p['peak_mb']:>7.0f} | {bulk:>8,.0f} "
+              f"{b['peak_mb']:>7.0f} | {bulk / paged:>10.2f}")
+    print()
+    print(f"Paged fetch with the cost bucket on (restore {RATE_RESTORE} points/s): "
+          f"{rate['orders']:,} orders in {rate['seconds']:.1f} s, "
+          f"{rate['of_allowed']:.0%} of the allowed points, {rate['throttled']} refusals in "
+          f"{rate['requests']} requests")
+    print(f"Fan-out: {fan['skus']:,} SKUs to {fan['channels']} channels in "
+          f"{fan['seconds']:.1f} s ({fan['status']}; {fan['counters']})")
     return 0
+
+
+RATE_RESTORE = 1000
+
+
+def bench_rate_limited(work: Path, env: dict[str, str]) -> dict:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print(f"\nrate-limited paged fetch: sandbox on {url}", flush=True)
+    sandbox = start([str(BIN / "bigledger"), "sandbox", "--port", str(port), "--size", "3000",
+                     "--seed", "2", "--restore-rate", str(RATE_RESTORE), "--max-available",
+                     "2000"], work / "sandbox-rate.log", env)
+    try:
+        wait_http(f"{url}/__sandbox/health")
+        result = run_json([sys.executable, "-m", "bench.rate_limited", url], env)
+        print(f"  {result}", flush=True)
+        return result
+    finally:
+        stop(sandbox)
+
+
+def bench_fan_out(work: Path, env: dict[str, str]) -> dict:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print(f"\nfan-out: sandbox on {url}", flush=True)
+    sandbox = start([str(BIN / "bigledger"), "sandbox", "--port", str(port), "--size", "10000",
+                     "--seed", "3", "--no-throttle"], work / "sandbox-fan.log", env)
+    try:
+        wait_http(f"{url}/__sandbox/health")
+        result = run_json([sys.executable, "-m", "bench.fan_out", url],
+                          {**env, "BIGLEDGER_DATABASE_URL":
+                           f"sqlite:///{work / 'fan-out.db'}"})
+        print(f"  {result}", flush=True)
+        return result
+    finally:
+        stop(sandbox)
 
 
 def bench_size(size: int, work: Path, env: dict[str, str]) -> dict:
@@ -76,12 +131,19 @@ def bench_size(size: int, work: Path, env: dict[str, str]) -> dict:
             raise SystemExit("make bench needs PostgreSQL at 127.0.0.1:5432")
         ceiling = run_json([sys.executable, "-m", "bench.ceiling", url, ceiling_db], env)
         print(f"  ceiling: {ceiling}", flush=True)
+        # Paging on purpose, whatever the size: the bulk run below is the comparison.
         pipeline = run_json([sys.executable, "-m", "bench.pipeline", url],
-                            {**env, "BIGLEDGER_DATABASE_URL": pipeline_db})
+                            {**env, "BIGLEDGER_DATABASE_URL": pipeline_db,
+                             "BIGLEDGER_SHOPIFY_BULK_THRESHOLD": str(10**12)})
         print(f"  pipeline: {pipeline}", flush=True)
+        bulk_db = fresh_postgres("bigledger_bench_bulk")
+        bulk = run_json([sys.executable, "-m", "bench.pipeline", url],
+                        {**env, "BIGLEDGER_DATABASE_URL": bulk_db,
+                         "BIGLEDGER_SHOPIFY_BULK_THRESHOLD": "1"})
+        print(f"  bulk: {bulk}", flush=True)
     finally:
         stop(sandbox)
-    return {"size": size, "ceiling": ceiling, "pipeline": pipeline}
+    return {"size": size, "ceiling": ceiling, "pipeline": pipeline, "bulk": bulk}
 
 
 if __name__ == "__main__":

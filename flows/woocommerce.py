@@ -19,9 +19,14 @@ from pydantic import Field
 from bigledger.errors import IntegrationError
 from flows.common import high_water, pipeline
 from flows.params import DateRange
-from tasks.extract import count_woocommerce_orders, extract_woocommerce_orders
-from tasks.load import load_orders
-from tasks.map import map_records
+from tasks.extract import (
+    count_woocommerce_orders,
+    extract_woocommerce_collection,
+    extract_woocommerce_orders,
+    woocommerce_store_currency,
+)
+from tasks.load import load_customers, load_orders, load_products
+from tasks.map import map_records, map_woocommerce
 from tasks.sync_runs import (
     finish_sync_run,
     open_sync_run,
@@ -93,6 +98,62 @@ def sync_orders(
         # A range sync resumes at the page after its last committed batch.
         pipeline(fetch, process, None if incremental else run["resume_cursor"], total,
                  progress)
+    except IntegrationError as exc:
+        finish_sync_run(sync_id, str(exc.code), exc.message)
+        raise
+    except Exception as exc:
+        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+        raise
+    return finish_sync_run(sync_id)
+
+
+@flow(name="woocommerce-sync-catalog", log_prints=False, validate_parameters=True)
+def sync_catalog(
+    integration_id: str,
+    kind: Literal["products", "customers"] = "products",
+    sync_type: Literal["incremental", "full"] = "incremental",
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 250,
+    sync_id: str | None = None,
+) -> dict[str, Any]:
+    """Sync WooCommerce products (with variations and stock) or customers into the ledger.
+
+    Args:
+        integration_id: BigLedger integration id (int_woocommerce_...).
+        kind: products or customers.
+        sync_type: incremental (modified since the last sync) or full.
+        batch_size: Records per batch (one extract, map and load task run each), 1-1000.
+        sync_id: The sync record to report into (the API opens one). Empty: a new one.
+    """
+    stream = f"woocommerce.{kind}"
+    run = open_sync_run(integration_id, f"woocommerce.sync_{kind}",
+                        {"kind": kind, "syncType": sync_type, "batchSize": batch_size},
+                        sync_id, flow_run.get_id())
+    sync_id = run["id"]
+    try:
+        flt: dict[str, Any] = {}
+        mark = read_stream_cursor(integration_id, stream) if sync_type == "incremental" else None
+        if mark:
+            flt["modified_from"] = datetime.fromisoformat(mark) - LOOKBACK
+        currency = woocommerce_store_currency(integration_id) if kind == "products" else None
+        progress = create_progress_artifact(progress=0.0,
+                                            description=f"WooCommerce {kind} of {sync_id}")
+
+        def fetch(page: str | None):
+            return extract_woocommerce_collection.submit(integration_id, kind, flt, page,
+                                                         batch_size)
+
+        def process(page: dict[str, Any]) -> None:
+            mapped = map_woocommerce(kind, quote(page["records"]), currency)
+            mark = high_water(page["records"], "date_modified_gmt")
+            cursor = (stream, mark) if mark else None
+            if kind == "products":
+                load_products(integration_id, sync_id, quote(mapped), True,
+                              resume_cursor=page["end_cursor"], stream_cursor=cursor)
+            else:
+                load_customers(integration_id, sync_id, quote(mapped),
+                               resume_cursor=page["end_cursor"], stream_cursor=cursor)
+
+        pipeline(fetch, process, None, 0, progress)
     except IntegrationError as exc:
         finish_sync_run(sync_id, str(exc.code), exc.message)
         raise

@@ -132,3 +132,44 @@ def count_woocommerce_orders(integration_id: str, order_filter: dict[str, Any]) 
 
     connector = connector_for(load_integration(integration_id))
     return connector.count_orders(OrderFilter(**order_filter))
+
+
+@task(name="extract-woocommerce-collection", retries=3, retry_delay_seconds=[2, 10, 30],
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      persist_result=False)
+def extract_woocommerce_collection(
+    integration_id: str, kind: str, flt: dict[str, Any], page: str | None, batch_size: int
+) -> dict[str, Any]:
+    """The next `batch_size` WooCommerce products (with their variations) or customers from
+    a page number, 100 per request."""
+    from connectors.woocommerce import CustomerFilter, ProductFilter
+
+    connector = connector_for(load_integration(integration_id))
+    fetch, model = {"products": (connector.fetch_products_page, ProductFilter),
+                    "customers": (connector.fetch_customers_page, CustomerFilter)}[kind]
+    number = int(page or 1)
+    records: list[dict[str, Any]] = []
+    has_next = True
+    while has_next and len(records) < batch_size:
+        result = fetch(model(**flt), page=number, per_page=100)
+        records.extend(result.records)
+        has_next = result.has_next
+        number += 1
+    return {"records": records, "end_cursor": str(number), "has_next_page": has_next}
+
+
+@task(name="woocommerce-store-currency", retries=2, retry_delay_seconds=5,
+      retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE, persist_result=False)
+def woocommerce_store_currency(integration_id: str) -> str:
+    """The store's currency: the integration's `settings.currency`, else its newest order's
+    (WooCommerce product prices carry none)."""
+    from connectors.woocommerce import OrderFilter
+
+    integration = load_integration(integration_id)
+    if integration.settings.get("currency"):
+        return str(integration.settings["currency"])
+    page = connector_for(integration).fetch_orders_page(OrderFilter(), page=1, per_page=1)
+    if not page.records:
+        raise ValueError("set settings.currency on the integration: the store has no orders "
+                         "to read its currency from")
+    return str(page.records[0]["currency"])

@@ -8,6 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from ledger.catalog import load_product_batch, mark_products_deleted
+from ledger.customers import load_customer_batch
 from ledger.db import transaction
 from ledger.maintenance import refresh_statistics
 from ledger.orders import load_order_batch
@@ -68,3 +69,18 @@ def mark_deleted_products(integration_id: str, sync_id: str, events: list[dict],
                          for e in events)
             set_cursor(conn, integration_id, stream, newest.isoformat())
     return done
+
+
+@task(name="load-customers-batch", retries=3, retry_delay_seconds=[1, 3, 10],
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      persist_result=False)
+def load_customers(
+    integration_id: str, sync_id: str | None, batch: MappedBatch,
+    resume_cursor: str | None = None, stream_cursor: tuple[str, str] | None = None,
+) -> dict[str, int]:
+    """Upsert the batch's customers with the sync's counters and cursors."""
+    with transaction() as conn:
+        result = load_customer_batch(conn, integration_id, batch.documents, sync_id=sync_id,
+                                     failures=batch.failures, cursor=stream_cursor,
+                                     resume_cursor=resume_cursor)
+    return asdict(result)

@@ -109,3 +109,20 @@ def map_products(records: list[dict], currency: str) -> MappedBatch:
                             or str(product.get("id", "?")).rsplit("/", 1)[-1]),
     )
     return map_batch(records, mapper, None)
+
+
+@task(name="map-woocommerce-records", cache_policy=NO_CACHE, persist_result=False)
+def map_woocommerce(kind: str, records: list[dict], currency: str | None) -> MappedBatch:
+    """Map a batch of WooCommerce products (in the store's currency) or customers."""
+    if kind == "products":
+        from transforms.woocommerce_products import product_to_documents
+
+        mapper = RecordMapper("product",
+                              lambda r, _ctx: product_to_documents(r, currency or ""),
+                              lambda r: str(r.get("id", "?")))
+    else:
+        from transforms.woocommerce_customers import customer_to_document
+
+        mapper = RecordMapper("customer", lambda r, _ctx: customer_to_document(r),
+                              lambda r: str(r.get("id", "?")))
+    return map_batch(records, mapper, None)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
+from pydantic import Field
 
 from api.orchestrator import start_sync
-from api.schemas import WooCommerceSyncOrdersRequest
+from api.schemas import SpecModel, WooCommerceSyncOrdersRequest
 from bigledger.errors import InvalidCredentials
 from connectors.factory import build_connector, check_connection
 from ledger.db import transaction
-from ledger.integrations import create_integration, find_integration, update_integration
+from ledger.integrations import (
+    create_integration,
+    find_integration,
+    get_integration,
+    update_integration,
+)
 from tasks.connections import connector_for
 
 router = APIRouter(prefix="/v1/integrations/woocommerce", tags=["woocommerce"])
@@ -61,3 +67,34 @@ def sync_orders(body: WooCommerceSyncOrdersRequest) -> dict[str, Any]:
         flow_parameters["batch_size"] = body.batch_size
     return start_sync(integration, "woocommerce.sync_orders", "woocommerce-sync-orders",
                       parameters, flow_parameters, to_process)
+
+
+class WooCatalogRequest(SpecModel):
+    """POST /v1/integrations/woocommerce/sync-products and /sync-customers (designed in the
+    style of Shopify's sync-products; the spec leaves them out)."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64)
+    sync_type: Literal["incremental", "full"] = Field(default="incremental", alias="syncType")
+
+
+def _catalog(kind: str, body: WooCatalogRequest) -> dict[str, Any]:
+    with transaction() as conn:
+        integration = get_integration(conn, body.integration_id)
+    if integration.platform != "woocommerce":
+        raise InvalidCredentials(f"integration {integration.id} is a {integration.platform} "
+                                 "integration, not woocommerce")
+    check_connection(connector_for(integration))  # a refused key: AUTH_FAILED, nothing opened
+    return start_sync(integration, f"woocommerce.sync_{kind}", "woocommerce-sync-catalog",
+                      {"kind": kind, "syncType": body.sync_type},
+                      {"integration_id": integration.id, "kind": kind,
+                       "sync_type": body.sync_type}, 0)
+
+
+@router.post("/sync-products", summary="Sync WooCommerce products, variations and stock")
+def sync_products(body: WooCatalogRequest) -> dict[str, Any]:
+    return _catalog("products", body)
+
+
+@router.post("/sync-customers", summary="Sync WooCommerce customers")
+def sync_customers(body: WooCatalogRequest) -> dict[str, Any]:
+    return _catalog("customers", body)

@@ -170,3 +170,14 @@ def test_inventory_sync_validates_and_fans_out_to_stock_channels(client, ledger_
     assert [name for name, _ in started] == ["inventory-fan-out", "inventory-fan-out"]
     assert started[1][1]["integration_ids"] == [iid]
     assert started[1][1]["items"][0]["locations"][1]["externalId"] == "amazon_warehouse_456"
+
+
+def test_woocommerce_catalog_sync_needs_a_woocommerce_integration(client, ledger_engine):
+    with ledger_engine.begin() as conn:
+        iid = make_integration(conn)  # a Shopify one
+    r = client.post("/v1/integrations/woocommerce/sync-products", headers=AUTH,
+                    json={"integrationId": iid, "syncType": "full"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "INVALID_CREDENTIALS"
+    r = client.post("/v1/integrations/woocommerce/sync-customers", headers=AUTH,
+                    json={"integrationId": iid, "syncType": "sometimes"})
+    assert r.status_code == 422
