@@ -87,7 +87,7 @@ def bench_rate_limited(work: Path, env: dict[str, str]) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     print(f"\nrate-limited paged fetch: sandbox on {url}", flush=True)
-    sandbox = start([str(BIN / "bigledger"), "sandbox", "--port", str(port), "--size", "3000",
+    sandbox = start([str(BIN / "bigledger"), "sandbox", "--port", str(port), "--size", "1200",
                      "--seed", "2", "--restore-rate", str(RATE_RESTORE), "--max-available",
                      "2000"], work / "sandbox-rate.log", env)
     try:
