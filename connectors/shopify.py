@@ -30,6 +30,8 @@ from connectors.paths import get_path
 from connectors.ratelimit import GraphQLCostPolicy, RateBudget
 from connectors.shopify_bulk import _BulkMixin
 from connectors.shopify_queries import (
+    CUSTOMERS_COUNT_QUERY,
+    CUSTOMERS_QUERY,
     DELETED_PRODUCTS_QUERY,
     INVENTORY_ADJUST_QUANTITIES_MUTATION,
     INVENTORY_LEVELS_QUERY,
@@ -177,6 +179,34 @@ class ProductFilter(BaseModel):
         if self.published_status != "any":
             terms.append(f"published_status:{self.published_status}")
         return " ".join(terms) or None
+
+
+class CustomerSortKey(StrEnum):
+    UPDATED_AT = "UPDATED_AT"
+    ID = "ID"
+    NAME = "NAME"
+
+
+class CustomerFilter(BaseModel):
+    """Which customers to list; `to_search_query()` renders Shopify's search syntax."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    updated_from: datetime | None = None
+    sort_key: CustomerSortKey = CustomerSortKey.UPDATED_AT
+
+    @field_validator("updated_from")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("datetime must carry a timezone (e.g. 2024-01-01T00:00:00Z)")
+        return value
+
+    def to_search_query(self) -> str | None:
+        """Shopify search syntax, or None for "all customers" (bound inclusive, see orders)."""
+        if self.updated_from is None:
+            return None
+        return f"updated_at:>='{_search_time(self.updated_from)}'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,7 +603,74 @@ class _CatalogMixin:
         )  # fmt: skip
 
 
-class ShopifyConnector(_CatalogMixin, _BulkMixin):
+class _CustomersMixin:
+    """Customer operations of ShopifyConnector (the `customers` connection)."""
+
+    def max_customers_page_size(self) -> int:
+        """Largest `first` keeping the customers query's requested cost <= 1000."""
+        return max_page_size(CUSTOMERS_QUERY, {"first": 1}, max_cost=MAX_QUERY_COST, limit=MAX_PAGE)
+
+    def count_customers(self, filter: CustomerFilter) -> int:
+        """Number of customers matching `filter` (exact: the count query sets no limit)."""
+        data = self._graphql(CUSTOMERS_COUNT_QUERY, {"query": filter.to_search_query()})  # type: ignore[attr-defined]
+        count = get_path(data, "customersCount.count")
+        if not isinstance(count, int):
+            raise PlatformError("shopify returned no customer count")
+        return count
+
+    def fetch_customers_page(
+        self, filter: CustomerFilter, after: str | None = None, first: int | None = None
+    ) -> Page:
+        """One page of customers after cursor `after` (None: from the start); `first`
+        defaults to, and is capped at, the largest cost-safe page size."""
+        if first is not None and first < 1:
+            raise ValueError("first must be positive")
+        cap = self.max_customers_page_size()
+        size = min(first, cap) if first is not None else cap
+        variables = {
+            "after": after,
+            "query": filter.to_search_query(),
+            "sortKey": filter.sort_key.value,
+        }
+        while True:
+            try:
+                data = self._graphql(CUSTOMERS_QUERY, {**variables, "first": size})  # type: ignore[attr-defined]
+                break
+            except _QueryTooExpensive as exc:
+                fitted = (size * exc.max_cost) // exc.cost if exc.cost else size // 2
+                smaller = min(size - 1, fitted)
+                if smaller < 1:
+                    raise PlatformError(exc.message, details=exc.details) from None
+                size = smaller
+        cost = self._query_cost()  # type: ignore[attr-defined]
+        connection = _connection(data, "customers", "customers")
+        info = connection.get("pageInfo") or {}
+        has_next = bool(info.get("hasNextPage"))
+        end_cursor = info.get("endCursor")
+        if has_next and not end_cursor:
+            raise PlatformError("shopify says hasNextPage without an endCursor")
+        return Page(
+            records=connection["nodes"], end_cursor=end_cursor, has_next_page=has_next, cost=cost
+        )
+
+    def iter_customer_pages(
+        self, filter: CustomerFilter, after: str | None = None, first: int | None = None
+    ) -> Iterator[Page]:
+        """Every page of customers from cursor `after` to the end."""
+        cursor = after
+        seen: set[str] = set()
+        while True:
+            page = self.fetch_customers_page(filter, after=cursor, first=first)
+            yield page
+            if not page.has_next_page:
+                return
+            if page.end_cursor in seen or page.end_cursor == cursor:
+                raise PlatformError("shopify pagination of customers did not advance")
+            seen.add(page.end_cursor)  # type: ignore[arg-type]
+            cursor = page.end_cursor
+
+
+class ShopifyConnector(_CatalogMixin, _CustomersMixin, _BulkMixin):
     """Shopify Admin GraphQL API for one shop.
 
     Nested page sizes: `line_items_first` 5 covers the large majority of orders in the page

@@ -463,3 +463,39 @@ query CurrentBulkOperation {
 }
 """
 )
+
+# ---- customers --------------------------------------------------------------------------------
+#
+# Admin GraphQL 2025-01. `email` is still served (deprecated in favour of
+# `defaultEmailAddress { emailAddress }`, which is read too as the fallback);
+# `numberOfOrders` is an UnsignedInt64 string and `amountSpent` a MoneyV2.
+
+CUSTOMERS_COUNT_QUERY = """
+query CustomersCount($query: String) {
+  customersCount(query: $query, limit: null) { count precision }
+}
+"""
+
+CUSTOMERS_QUERY = """
+query CustomersPage($first: Int!, $after: String, $query: String, $sortKey: CustomerSortKeys) {
+  customers(first: $first, after: $after, query: $query, sortKey: $sortKey) {
+    nodes {
+      id
+      legacyResourceId
+      email
+      defaultEmailAddress { emailAddress }
+      firstName
+      lastName
+      displayName
+      phone
+      state
+      tags
+      createdAt
+      updatedAt
+      numberOfOrders
+      amountSpent { amount currencyCode }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""

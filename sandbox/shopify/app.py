@@ -36,6 +36,7 @@ from sandbox.shopify.bulk import BulkRunner
 from sandbox.shopify.catalog import CatalogError, ProductCatalog
 from sandbox.shopify.config import ShopifySandboxConfig, parse_start
 from sandbox.shopify.cost import LeakyBucket, plan_cost
+from sandbox.shopify.customers import CustomerDirectory, CustomerError
 from sandbox.shopify.executor import EXECUTOR_CLASS
 from sandbox.shopify.faults import (
     RATE_LIMIT_BODY,
@@ -212,6 +213,17 @@ class ProductUpdateRequest(BaseModel):
     status: Literal["ACTIVE", "DRAFT", "ARCHIVED"] | None = None
 
 
+class CustomerUpdateRequest(BaseModel):
+    """Body of POST /__sandbox/customers/{legacyId}/update: bump updatedAt, maybe edit."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["touch"] = "touch"
+    firstName: str | None = None  # noqa: N815 - Shopify's field names
+    lastName: str | None = None  # noqa: N815
+    email: str | None = None
+    state: Literal["ENABLED", "DISABLED", "INVITED", "DECLINED"] | None = None
+
+
 class OrderUpdateRequest(BaseModel):
     """Body of POST /__sandbox/orders/{legacyId}/update."""
 
@@ -233,6 +245,7 @@ class ShopifySandbox:
         self.schema = shopify_schema()
         self.store = OrderStore(self.config)
         self._catalog: ProductCatalog | None = None
+        self._customers: CustomerDirectory | None = None
         self.bucket = self._new_bucket(self.config)
         self.faults = FaultPlan()
         self.stats = Stats()
@@ -250,6 +263,19 @@ class ShopifySandbox:
         if self._catalog is None or self._catalog.dataset is not self.store.dataset:
             self._catalog = ProductCatalog(self.store.dataset, self.config)
         return self._catalog
+
+    @property
+    def customers(self) -> CustomerDirectory:
+        """The customer pool orders buy from; built on first use, rebuilt with the data."""
+        if self._customers is None or self._customers.store is not self.store:
+            self._customers = CustomerDirectory(self.store, self.config)
+        return self._customers
+
+    @property
+    def customers_if_built(self) -> CustomerDirectory | None:
+        """The directory when it exists for the current data (no build), else None."""
+        directory = self._customers
+        return directory if directory is not None and directory.store is self.store else None
 
     @staticmethod
     def _new_bucket(config: ShopifySandboxConfig) -> LeakyBucket:
@@ -531,6 +557,20 @@ class ShopifySandbox:
         except CatalogError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
 
+    async def update_customer_endpoint(self, request: Request) -> Response:
+        legacy_id = request.path_params["legacy_id"]
+        try:
+            spec = CustomerUpdateRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+        try:
+            summary = self.customers.touch(
+                legacy_id, spec.firstName, spec.lastName, spec.email, spec.state
+            )
+        except CustomerError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        return JSONResponse(summary)
+
     async def delete_product_endpoint(self, request: Request) -> Response:
         try:
             return JSONResponse(self.catalog.delete(request.path_params["legacy_id"]))
@@ -556,6 +596,11 @@ class ShopifySandbox:
             Route(
                 "/__sandbox/products/{legacy_id:int}/update",
                 self.update_product_endpoint,
+                methods=["POST"],
+            ),
+            Route(
+                "/__sandbox/customers/{legacy_id:int}/update",
+                self.update_customer_endpoint,
                 methods=["POST"],
             ),
             Route(

@@ -24,6 +24,7 @@ from sandbox.shopify.catalog import (
     quantities,
     variant_terms,
 )
+from sandbox.shopify.customers import customer_terms
 from sandbox.shopify.store import CursorError, decode_cursor, encode_cursor
 
 SHOP_ID = "gid://shopify/Shop/68800000001"
@@ -557,7 +558,93 @@ def resolve_node(_root: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any
     return None
 
 
+# ---- customers ------------------------------------------------------------------------------
+
+_CUSTOMER_SORTS: dict[str, tuple[Callable[[dict], tuple[Any, int]], Callable[[dict], Any], Any]] = {
+    "UPDATED_AT": (lambda c: (c["_updated"], c["_legacy"]), lambda c: c["updatedAt"], _epoch_of),
+    "CREATED_AT": (lambda c: (c["_created"], c["_legacy"]), lambda c: c["createdAt"], _epoch_of),
+    "NAME": (lambda c: (c["displayName"], c["_legacy"]), lambda c: c["displayName"], str),
+    "ID": (lambda c: (c["_legacy"], c["_legacy"]), lambda c: c["_legacy"], int),
+}
+
+
+def _customers(info: GraphQLResolveInfo) -> Any:
+    return info.context["sandbox"].customers
+
+
+def resolve_customer(_root: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:  # noqa: A002
+    legacy = legacy_of(id, "Customer")
+    return None if legacy is None else _customers(info).get(legacy)
+
+
+def resolve_customers(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    query: str | None = None,
+    reverse: bool | None = False,
+    sortKey: str | None = "ID",  # noqa: N803
+) -> dict[str, Any]:
+    predicate = _search(info, query, customer_terms)
+    items = _customers(info).customer_list()
+    if predicate is not None:
+        items = [c for c in items if predicate(c)]
+    # LOCATION and RELEVANCE have no order here: they fall back to id order.
+    key, value, back = _CUSTOMER_SORTS.get(sortKey or "ID", _CUSTOMER_SORTS["ID"])
+    return _sorted_page(info, items, key, value, back, first, after, last, before, bool(reverse))
+
+
+def resolve_customers_count(
+    _root: Any, info: GraphQLResolveInfo, query: str | None = None, limit: int | None = 10_000
+) -> dict[str, Any]:
+    if limit is not None and limit < 0:
+        raise _bad_request("limit must be a positive number", "argumentLiteralsIncompatible")
+    predicate = _search(info, query, customer_terms)
+    items = _customers(info).customer_list()
+    count = len(items) if predicate is None else sum(1 for c in items if predicate(c))
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
+
+
+def resolve_order_customer(order: dict[str, Any], info: GraphQLResolveInfo) -> dict | None:
+    """An order's buyer as the customer is now (a touched name shows on old orders too)."""
+    embedded = order.get("customer")
+    directory = info.context["sandbox"].customers_if_built
+    return embedded if directory is None else directory.live(embedded)
+
+
+def _customer_field(name: str) -> Callable[..., Any]:
+    """Fields an order's embedded customer copy lacks: read them from the directory."""
+
+    def resolve(customer: dict[str, Any], info: GraphQLResolveInfo) -> Any:
+        if name in customer:
+            return customer[name]
+        return _customers(info).live(customer)[name]
+
+    return resolve
+
+
+def resolve_number_of_orders(customer: dict[str, Any], info: GraphQLResolveInfo) -> str:
+    return _customers(info).number_of_orders(customer)
+
+
+def resolve_amount_spent(customer: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+    return _customers(info).amount_spent(customer)
+
+
 RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
+    ("Query", "customer"): resolve_customer,
+    ("Query", "customers"): resolve_customers,
+    ("Query", "customersCount"): resolve_customers_count,
+    ("Order", "customer"): resolve_order_customer,
+    ("Customer", "numberOfOrders"): resolve_number_of_orders,
+    ("Customer", "amountSpent"): resolve_amount_spent,
+    **{("Customer", f): _customer_field(f) for f in ("updatedAt", "state",
+                                                     "defaultEmailAddress")},
     ("Mutation", "bulkOperationRunQuery"): resolve_bulk_operation_run_query,
     ("Query", "currentBulkOperation"): resolve_current_bulk_operation,
     ("Query", "node"): resolve_node,
