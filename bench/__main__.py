@@ -46,7 +46,7 @@ def main() -> int:
         env["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
         for size in sizes:
             results.append(bench_size(size, work, env))
-        rate = bench_rate_limited(work, env)
+        paced = bench_rate_limited(work, env)
         fan = bench_fan_out(work, env)
     finally:
         stop(server)
@@ -72,9 +72,9 @@ def main() -> int:
               f"{b['peak_mb']:>7.0f} | {bulk / paged:>10.2f}")
     print()
     print(f"Paged fetch with the cost bucket on (restore {RATE_RESTORE} points/s): "
-          f"{rate['orders']:,} orders in {rate['seconds']:.1f} s, "
-          f"{rate['of_allowed']:.0%} of the allowed points, {rate['throttled']} refusals in "
-          f"{rate['requests']} requests")
+          f"{paced['orders']:,} orders in {paced['seconds']:.1f} s, "
+          f"{paced['of_allowed']:.0%} of the allowed points, {paced['throttled']} refusals in "
+          f"{paced['requests']} requests")
     print(f"Fan-out: {fan['skus']:,} SKUs to {fan['channels']} channels in "
           f"{fan['seconds']:.1f} s ({fan['status']}; {fan['counters']})")
     return 0
