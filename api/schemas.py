@@ -98,3 +98,10 @@ class ShopifyUpdateInventoryRequest(SpecModel):
 
     integration_id: str = Field(alias="integrationId", min_length=1, max_length=64)
     items: list[InventoryUpdate] = Field(min_length=1, max_length=500)
+
+
+class ShopifySyncCustomersRequest(SpecModel):
+    """POST /v1/integrations/shopify/sync-customers."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64)
+    sync_type: Literal["incremental", "full"] = Field(default="incremental", alias="syncType")

@@ -173,3 +173,24 @@ def woocommerce_store_currency(integration_id: str) -> str:
         raise ValueError("set settings.currency on the integration: the store has no orders "
                          "to read its currency from")
     return str(page.records[0]["currency"])
+
+
+@task(name="extract-shopify-customers", retries=3, retry_delay_seconds=[2, 10, 30],
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      persist_result=False)
+def extract_shopify_customers(integration_id: str, customer_filter: dict[str, Any],
+                              after: str | None, batch_size: int) -> dict[str, Any]:
+    """The next `batch_size` Shopify customers after a cursor."""
+    from connectors.shopify import CustomerFilter
+
+    connector = connector_for(load_integration(integration_id))
+    flt = CustomerFilter(**customer_filter)
+    records: list[dict[str, Any]] = []
+    cursor, has_next = after, True
+    while has_next and len(records) < batch_size:
+        page = connector.fetch_customers_page(
+            flt, after=cursor,
+            first=min(batch_size - len(records), connector.max_customers_page_size()))
+        records.extend(page.records)
+        cursor, has_next = page.end_cursor or cursor, page.has_next_page
+    return {"records": records, "end_cursor": cursor, "has_next_page": has_next}

@@ -126,3 +126,20 @@ def map_woocommerce(kind: str, records: list[dict], currency: str | None) -> Map
         mapper = RecordMapper("customer", lambda r, _ctx: customer_to_document(r),
                               lambda r: str(r.get("id", "?")))
     return map_batch(records, mapper, None)
+
+
+@task(name="map-shopify-customers", cache_policy=NO_CACHE, persist_result=False)
+def map_shopify_customers(records: list[dict]) -> MappedBatch:
+    """Map a batch of Shopify customers (keyed as the order transform keys them)."""
+    from transforms.shopify_customers import customer_external_id, customer_to_document
+
+    mapper = RecordMapper("customer", lambda r, _ctx: customer_to_document(r),
+                          lambda r: _safe(customer_external_id, r))
+    return map_batch(records, mapper, None)
+
+
+def _safe(key: Callable[[dict], str], record: dict) -> str:
+    try:
+        return key(record)
+    except Exception:  # the record is broken; its error names it anyway
+        return str(record.get("id", "?"))
