@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from prefect.artifacts import update_progress_artifact
+
+from bigledger.errors import IntegrationError
+from tasks.sync_runs import finish_sync_run
+
+
+@contextmanager
+def closing_on_error(sync_id: str) -> Iterator[None]:
+    """Close the sync as failed with the error's code when the flow body raises (the run then
+    fails in Prefect with the code in its state message)."""
+    try:
+        yield
+    except IntegrationError as exc:
+        finish_sync_run(sync_id, str(exc.code), exc.message)
+        raise
+    except Exception as exc:
+        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, Any]], None],

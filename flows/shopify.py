@@ -18,9 +18,8 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
-from bigledger.errors import IntegrationError
 from bigledger.settings import get_settings
-from flows.common import high_water, pipeline
+from flows.common import closing_on_error, high_water, pipeline
 from flows.params import (
     DateRange,
     InventoryUpdate,
@@ -87,7 +86,7 @@ def sync_orders(
     run = open_sync_run(integration_id, "shopify.sync_orders", parameters, sync_id,
                         flow_run.get_id())
     sync_id = run["id"]
-    try:
+    with closing_on_error(sync_id):
         order_filter, incremental = _order_filter(
             integration_id, date_range, order_status, fulfillment_status
         )
@@ -111,12 +110,6 @@ def sync_orders(
             after = None if incremental else resume
             _run_pages(integration_id, sync_id, order_filter, incremental, batch_size, after,
                        total, progress)
-    except IntegrationError as exc:
-        finish_sync_run(sync_id, str(exc.code), exc.message)
-        raise
-    except Exception as exc:
-        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-        raise
     return finish_sync_run(sync_id)
 
 
@@ -217,7 +210,7 @@ def sync_products(
                         flow_run.get_id())
     sync_id = run["id"]
     include_inventory = include_inventory and include_variants
-    try:
+    with closing_on_error(sync_id):
         mark = (read_stream_cursor(integration_id, PRODUCTS_STREAM)
                 if sync_type == "incremental" else None)
         product_filter: dict[str, Any] = {"published_status": published_status,
@@ -249,12 +242,6 @@ def sync_products(
                  if sync_type == "incremental" else None)
         events = extract_shopify_product_deletions(integration_id, since)
         mark_deleted_products(integration_id, sync_id, events, PRODUCT_DELETIONS_STREAM)
-    except IntegrationError as exc:
-        finish_sync_run(sync_id, str(exc.code), exc.message)
-        raise
-    except Exception as exc:
-        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-        raise
     return finish_sync_run(sync_id)
 
 
@@ -276,16 +263,10 @@ def update_inventory(
     run = open_sync_run(integration_id, "shopify.update_inventory", {"items": payload},
                         sync_id, flow_run.get_id())
     sync_id = run["id"]
-    try:
+    with closing_on_error(sync_id):
         set_records_to_process(sync_id, len(payload))
         results = push_shopify_inventory(integration_id, payload)
         record_inventory_results(integration_id, sync_id, results)
-    except IntegrationError as exc:
-        finish_sync_run(sync_id, str(exc.code), exc.message)
-        raise
-    except Exception as exc:
-        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-        raise
     return finish_sync_run(sync_id)
 
 
@@ -312,7 +293,7 @@ def sync_customers(
                         {"syncType": sync_type, "batchSize": batch_size}, sync_id,
                         flow_run.get_id())
     sync_id = run["id"]
-    try:
+    with closing_on_error(sync_id):
         flt: dict[str, Any] = {"sort_key": "UPDATED_AT"}
         mark = (read_stream_cursor(integration_id, CUSTOMERS_STREAM)
                 if sync_type == "incremental" else None)
@@ -333,10 +314,4 @@ def sync_customers(
                            stream_cursor=(CUSTOMERS_STREAM, mark) if mark else None)
 
         pipeline(fetch, process, None, 0, progress)
-    except IntegrationError as exc:
-        finish_sync_run(sync_id, str(exc.code), exc.message)
-        raise
-    except Exception as exc:
-        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-        raise
     return finish_sync_run(sync_id)

@@ -16,8 +16,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
-from bigledger.errors import IntegrationError
-from flows.common import high_water, pipeline
+from flows.common import closing_on_error, high_water, pipeline
 from flows.params import DateRange
 from tasks.extract import (
     count_woocommerce_orders,
@@ -68,7 +67,7 @@ def sync_orders(
     run = open_sync_run(integration_id, "woocommerce.sync_orders", parameters, sync_id,
                         flow_run.get_id())
     sync_id = run["id"]
-    try:
+    with closing_on_error(sync_id):
         order_filter: dict[str, Any] = {"statuses": order_status or []}
         incremental = date_range is None
         if incremental:
@@ -98,12 +97,6 @@ def sync_orders(
         # A range sync resumes at the page after its last committed batch.
         pipeline(fetch, process, None if incremental else run["resume_cursor"], total,
                  progress)
-    except IntegrationError as exc:
-        finish_sync_run(sync_id, str(exc.code), exc.message)
-        raise
-    except Exception as exc:
-        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-        raise
     return finish_sync_run(sync_id)
 
 
@@ -129,7 +122,7 @@ def sync_catalog(
                         {"kind": kind, "syncType": sync_type, "batchSize": batch_size},
                         sync_id, flow_run.get_id())
     sync_id = run["id"]
-    try:
+    with closing_on_error(sync_id):
         flt: dict[str, Any] = {}
         mark = read_stream_cursor(integration_id, stream) if sync_type == "incremental" else None
         if mark:
@@ -154,10 +147,4 @@ def sync_catalog(
                                resume_cursor=page["end_cursor"], stream_cursor=cursor)
 
         pipeline(fetch, process, None, 0, progress)
-    except IntegrationError as exc:
-        finish_sync_run(sync_id, str(exc.code), exc.message)
-        raise
-    except Exception as exc:
-        finish_sync_run(sync_id, "INTERNAL_ERROR", f"{type(exc).__name__}: {exc}")
-        raise
     return finish_sync_run(sync_id)
