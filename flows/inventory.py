@@ -12,7 +12,7 @@ from prefect import flow, unmapped
 from prefect.runtime import flow_run
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasks.fanout import INVENTORY_PLATFORMS, push_channel_stock
+from tasks.fanout import push_channel_stock
 from tasks.sync_runs import finish_sync_run, open_sync_run, record_sync_result
 
 
@@ -75,5 +75,3 @@ def fan_out(
                                "; ".join(f"{c['integrationId']}: {c['error']}" for c in failed))
     return finish_sync_run(sync_id)  # completed, or completed_with_errors for failed channels
 
-
-__all__ = ["INVENTORY_PLATFORMS", "fan_out"]
