@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 # ISO 4217 exponents that differ from 2 (the default); enough for every currency the
@@ -83,6 +84,17 @@ def to_minor(amount: Any, currency: str) -> int:
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{value} has more than {exponent} decimals for {currency.upper()}")
     return int(scaled)
+
+
+_cached_to_minor = lru_cache(maxsize=16384, typed=True)(to_minor)
+
+
+def amount_to_minor(value: Any, currency: str) -> int:
+    """to_minor for platform payloads, where the same decimal strings ("19.90") recur on
+    thousands of orders: string amounts are parsed once per (string, currency)."""
+    if type(value) is str:
+        return _cached_to_minor(value, currency)
+    return to_minor(value, currency)
 
 
 def round_to_minor(amount: Any, currency: str) -> int:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from bigledger.errors import DataMappingError
-from bigledger.money import MoneyError, format_minor, normalize_currency, to_minor
+from bigledger.money import MoneyError, amount_to_minor, format_minor, normalize_currency
 from transforms.documents import (
     CustomerDoc,
     JournalDraft,
@@ -30,10 +29,6 @@ from transforms.documents import (
 # belongs on the books; any other cancelled order keeps its sale and its refunds offset it.
 UNCAPTURED_STATUSES = frozenset({"VOIDED", "PENDING", "AUTHORIZED", "EXPIRED"})
 
-# Shops repeat the same few amount strings ("0.00", "19.99"); memoising the exact parse is
-# the single biggest speed-up. Keyed by (string, currency), so it stays exact; typed=True
-# keeps a float from ever sharing a cache entry with an equal int or Decimal.
-_str_to_minor = lru_cache(maxsize=16384, typed=True)(to_minor)
 
 _Order = dict[str, Any]
 
@@ -299,8 +294,7 @@ def _amount(bag: Any, currency: str, order: _Order, where: str, signed: bool = F
     if code != currency and code is not None:
         raise _error(order, where, f"currency {code!r} differs from the order's {currency}")
     try:
-        minor = _str_to_minor(amount, currency) if type(amount) is str else to_minor(
-            amount, currency)
+        minor = amount_to_minor(amount, currency)
     except MoneyError as exc:
         raise _error(order, where, str(exc)) from None
     if minor < 0 and not signed:

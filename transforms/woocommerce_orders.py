@@ -18,11 +18,10 @@ already netted out) and fee totals may be negative. Anything else is a DataMappi
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from bigledger.errors import DataMappingError
-from bigledger.money import MoneyError, format_minor, normalize_currency, to_minor
+from bigledger.money import MoneyError, amount_to_minor, format_minor, normalize_currency
 from transforms.documents import (
     CustomerDoc,
     JournalDraft,
@@ -40,7 +39,6 @@ PAID_STATUSES = frozenset({"processing", "completed", "refunded"})
 # Nothing belongs on the books unless a payment was recorded (date_paid) or refunded.
 VOID_STATUSES = frozenset({"cancelled", "failed", "trash", "checkout-draft"})
 
-_str_to_minor = lru_cache(maxsize=16384, typed=True)(to_minor)
 
 _Order = dict[str, Any]
 
@@ -251,8 +249,7 @@ def _amount(value: Any, currency: str, order: _Order, where: str, signed: bool) 
     if value is None or value == "":
         raise _error(order, where, "missing amount")
     try:
-        minor = _str_to_minor(value, currency) if type(value) is str else to_minor(
-            value, currency)
+        minor = amount_to_minor(value, currency)
     except MoneyError as exc:
         raise _error(order, where, str(exc)) from None
     if minor < 0 and not signed:
