@@ -249,3 +249,99 @@ class ProductDoc:
     source_updated_at: datetime | None
     variants: tuple[VariantDoc, ...]
     inventory: tuple[InventoryLevelDoc, ...] = ()
+
+
+# --- payments and settlements: processors (Stripe, PayPal) and marketplaces (Amazon) -----
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentAccounts:
+    """The chart accounts a payment or settlement transform posts to (resolved by the caller
+    from the integration's mapping; defaults in ledger.chart.PAYMENT_ACCOUNT_DEFAULTS).
+
+    clearing_account is the processor's balance (acc_stripe, acc_paypal, acc_amazon): money
+    collected but not yet paid out. It empties exactly when the payouts land in bank_account.
+    """
+
+    clearing_account: str
+    bank_account: str = "acc_bank"
+    sales_account: str = "acc_sales"  # what a standalone charge or payment credits
+    refunds_account: str = "acc_sales_returns"
+    fees_account: str = "acc_merchant_fees"
+    chargebacks_account: str = "acc_chargebacks"
+    reserve_account: str = "acc_processor_reserves"  # funds held back by the processor
+    adjustments_account: str = "acc_other_income"  # anything the platform adjusts by hand
+    tax_account: str = "acc_tax_sales"
+    shipping_account: str = "acc_shipping"
+    discount_account: str = "acc_discounts"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentDoc:
+    """One money movement on a processor balance: a charge, refund, dispute, fee, payout ...
+
+    Signs follow the processor balance: amount_minor > 0 is money in, < 0 money out;
+    fee_minor > 0 is a fee charged (a fee given back is < 0); net_minor = amount − fee.
+    The journal moves exactly net_minor through the clearing account.
+    """
+
+    external_id: str  # the movement's own id (txn_..., a PayPal transaction id)
+    kind: str  # charge | refund | dispute | dispute_reversal | fee | payout | payout_reversal
+    #            | hold | release | adjustment | transfer | other
+    currency: str  # ISO 4217, upper case
+    amount_minor: int
+    fee_minor: int
+    net_minor: int
+    occurred_at: datetime  # timezone-aware UTC
+    status: str  # the platform's status, lower case (available, pending, s, ...)
+    source_id: str | None  # the object behind it (ch_..., re_..., dp_..., po_...)
+    order_ref: str | None  # the order or invoice it pays, when the platform says
+    payout_id: str | None  # the payout that carried it to the bank, when known
+    description: str | None
+    journal: JournalDraft
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementLineDoc:
+    """One amount of a marketplace settlement, as reported (seller's view: + is money to
+    the seller) with the category and account it posts to."""
+
+    transaction_type: str
+    amount_type: str
+    amount_description: str
+    order_id: str | None
+    sku: str | None
+    posted_date: date | None
+    amount_minor: int
+    category: str  # principal | tax | shipping | promotions | commissions | fba_fees
+    #               | other_fees | refunds | reserves | adjustments | tax_withheld
+    account_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementDoc:
+    """A marketplace settlement: its amounts by category and the deposit they add up to.
+
+    ties_out is True only when the lines sum to total_minor to the cent; otherwise journal
+    is None and the settlement is flagged, never posted.
+    """
+
+    external_id: str
+    start: datetime | None
+    end: datetime | None
+    deposit_date: date | None
+    currency: str
+    total_minor: int  # the settlement's own total-amount (the bank deposit)
+    lines_total_minor: int  # the sum of its detail lines
+    by_category: Mapping[str, int]
+    lines: tuple[SettlementLineDoc, ...]
+    journal: JournalDraft | None
+
+    @property
+    def ties_out(self) -> bool:
+        return self.journal is not None and self.lines_total_minor == self.total_minor
+
+    @property
+    def difference_minor(self) -> int:
+        """total − sum of lines (0 when it ties out)."""
+        return self.total_minor - self.lines_total_minor
