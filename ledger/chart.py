@@ -6,7 +6,8 @@ and what the transforms post to; the initial migration seeds it.
 
 from __future__ import annotations
 
-# (id, code, name, type, subtype, normal balance)
+# (id, code, name, type, subtype, normal balance). Migration 0001 seeds this list; a later
+# migration adds accounts appended since to ledgers made before (see 0004).
 STANDARD_ACCOUNTS: list[tuple[str, str, str, str, str | None, str]] = [
     ("acc_bank", "1000", "Bank", "asset", "bank", "debit"),
     ("acc_receivable", "1100", "Accounts Receivable", "asset", "receivable", "debit"),
@@ -15,6 +16,8 @@ STANDARD_ACCOUNTS: list[tuple[str, str, str, str, str | None, str]] = [
     ("acc_paypal", "1230", "PayPal Clearing", "asset", "clearing", "debit"),
     ("acc_amazon", "1240", "Amazon Clearing", "asset", "clearing", "debit"),
     ("acc_woocommerce", "1250", "WooCommerce Payments Clearing", "asset", "clearing", "debit"),
+    ("acc_processor_reserves", "1280", "Processor and Marketplace Reserves", "asset",
+     "clearing", "debit"),
     ("acc_undeposited", "1290", "Undeposited Funds (manual and other gateways)", "asset",
      "clearing", "debit"),
     ("acc_inventory", "1300", "Inventory", "asset", "inventory", "debit"),

@@ -304,6 +304,77 @@ class SalesOrderLine(Base):
     variant_external_id: Mapped[str | None] = mapped_column(String(128))
 
 
+# --- money movements: processor balances and marketplace settlements ------------------
+
+
+class Payment(Timestamps, Base):
+    """One movement on a processor balance (Stripe balance transaction, PayPal transaction):
+    charge, refund, dispute, fee, payout ... Its journal is posted under source_type
+    '<platform>.payment' with the external id as source id."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "external_id"),
+        Index("ix_payments_integration_occurred", "integration_id", "occurred_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(Money)
+    fee_minor: Mapped[int] = mapped_column(Money)
+    net_minor: Mapped[int] = mapped_column(Money)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(32))
+    source_id: Mapped[str | None] = mapped_column(String(128))
+    order_ref: Mapped[str | None] = mapped_column(String(128))
+    payout_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Settlement(Timestamps, Base):
+    """A marketplace settlement (Amazon): posted when its lines add up to its total to the
+    cent, flagged (and never posted) otherwise."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (UniqueConstraint("integration_id", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deposit_date: Mapped[date | None] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(Money)
+    lines_total_minor: Mapped[int] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(20))  # posted | flagged
+    by_category: Mapped[dict] = mapped_column(JSONType, default=dict)
+    line_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SettlementLine(Base):
+    __tablename__ = "settlement_lines"
+    __table_args__ = (UniqueConstraint("settlement_id", "line_no"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    settlement_id: Mapped[str] = mapped_column(ForeignKey("settlements.id", ondelete="CASCADE"),
+                                               index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    transaction_type: Mapped[str] = mapped_column(String(64))
+    amount_type: Mapped[str] = mapped_column(String(64))
+    amount_description: Mapped[str] = mapped_column(String(200))
+    order_id: Mapped[str | None] = mapped_column(String(64))
+    sku: Mapped[str | None] = mapped_column(String(200))
+    posted_date: Mapped[date | None] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(Money)
+    category: Mapped[str] = mapped_column(String(32))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+
+
 # --- the books -----------------------------------------------------------------------
 
 

@@ -136,3 +136,22 @@ def counts(conn: Connection, integration_id: str | None = None) -> dict[str, int
             stmt = stmt.where(model.integration_id == integration_id)
         out[name] = conn.execute(stmt).scalar_one()
     return out
+
+
+def account_balance(conn: Connection, account_id: str, currency: str, *,
+                    start: date | None = None, end: date | None = None,
+                    integration_id: str | None = None) -> int:
+    """Net debit (minor units) of one account in one currency from entries dated in
+    [start, end]: a clearing account's balance for a period."""
+    stmt = (
+        select(func.coalesce(func.sum(JournalLine.debit_minor - JournalLine.credit_minor), 0))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.account_id == account_id, JournalLine.currency == currency)
+    )
+    if start is not None:
+        stmt = stmt.where(JournalEntry.entry_date >= start)
+    if end is not None:
+        stmt = stmt.where(JournalEntry.entry_date <= end)
+    if integration_id is not None:
+        stmt = stmt.where(JournalEntry.integration_id == integration_id)
+    return int(conn.execute(stmt).scalar_one())

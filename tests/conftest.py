@@ -79,6 +79,7 @@ def ledger_url(request, tmp_path_factory) -> str:
 
 
 DATA_TABLES = ["journal_lines", "journal_entries", "sales_order_lines", "sales_orders",
+               "settlement_lines", "settlements", "payments",
                "inventory_levels", "locations",
                "customers", "product_variants", "products", "external_refs", "record_errors",
                "sync_cursors", "sync_runs", "integrations"]

@@ -40,3 +40,17 @@ def test_upgrade_from_the_first_revision_keeps_rows_and_matches_the_models(empty
     tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
     assert tables == set(Base.metadata.tables)
     engine.dispose()
+
+
+def test_upgrade_adds_chart_accounts_an_older_ledger_lacks(empty_url):
+    cfg = alembic_config(empty_url)
+    command.upgrade(cfg, "0003")
+    engine = create_engine(empty_url)
+    with engine.begin() as conn:  # a ledger made before the reserves account existed
+        conn.execute(text("DELETE FROM accounts WHERE id = 'acc_processor_reserves'"))
+    command.upgrade(cfg, "head")
+    with engine.connect() as conn:
+        names = conn.execute(text(
+            "SELECT name FROM accounts WHERE id = 'acc_processor_reserves'")).scalars().all()
+    assert names == ["Processor and Marketplace Reserves"]
+    engine.dispose()
