@@ -12,8 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import require_api_key
-from api.envelope import error_response
-from api.routes import integrations, inventory, ledger, shopify, woocommerce
+from api.envelope import ExactJSONResponse, error_response
+from api.routes import amazon, integrations, inventory, ledger, payments, shopify, woocommerce
 from bigledger.errors import ErrorCode, IntegrationError
 from bigledger.settings import get_settings
 from ledger.migrate import ensure_schema
@@ -82,9 +82,11 @@ def create_app() -> FastAPI:
         description="Integrations of the BigLedger ledger: setup, syncs as Prefect flow runs, "
         "status, and read-only ledger views. Authenticate with `Authorization: Bearer <key>`.",
         lifespan=lifespan,
+        default_response_class=ExactJSONResponse,
     )
     protected = [Depends(require_api_key)]
     for router in (inventory.router, integrations.router, shopify.router, woocommerce.router,
+                   amazon.router, payments.stripe_router, payments.paypal_router,
                    ledger.router):
         app.include_router(router, dependencies=protected)
 

@@ -27,6 +27,10 @@ CATALOG: dict[str, list[dict[str, Any]]] = {
     "payment_gateways": [
         _entry("stripe", "Stripe", "Automatically record Stripe payments", "payment",
                ["payment_sync", "fee_tracking", "chargeback_handling"], True, True),
+        # Not in the spec's catalog (its PayPal section is TODO); designed like Stripe's.
+        _entry("paypal", "PayPal", "Record PayPal payments, fees, refunds and withdrawals",
+               "payment", ["payment_sync", "fee_tracking", "chargeback_handling"], True,
+               False),
     ],
     "accounting": [
         _entry("quickbooks", "QuickBooks Online", "Migrate data from QuickBooks Online",

@@ -105,3 +105,82 @@ class ShopifySyncCustomersRequest(SpecModel):
 
     integration_id: str = Field(alias="integrationId", min_length=1, max_length=64)
     sync_type: Literal["incremental", "full"] = Field(default="incremental", alias="syncType")
+
+
+AmazonOrderStatusName = Literal["PendingAvailability", "Pending", "Unshipped",
+                                "PartiallyShipped", "Shipped", "InvoiceUnconfirmed",
+                                "Canceled", "Unfulfillable", "Delivered"]
+
+
+class AmazonCredentials(SpecModel):
+    """SP-API credentials (Login with Amazon). The spec's MWS keys are accepted only so the
+    answer can say clearly that MWS is retired and what SP-API needs instead."""
+
+    seller_id: str | None = Field(default=None, alias="sellerId", max_length=100)
+    marketplace_id: str | None = Field(default=None, alias="marketplaceId", max_length=40)
+    client_id: str | None = Field(default=None, alias="clientId", max_length=500)
+    client_secret: str | None = Field(default=None, alias="clientSecret", max_length=500)
+    refresh_token: str | None = Field(default=None, alias="refreshToken", max_length=2000)
+    mws_access_key: str | None = Field(default=None, alias="mwsAccessKey", max_length=200)
+    mws_secret_key: str | None = Field(default=None, alias="mwsSecretKey", max_length=200)
+    mws_auth_token: str | None = Field(default=None, alias="mwsAuthToken", max_length=200)
+
+
+class AmazonSyncOrdersRequest(SpecModel):
+    """POST /v1/integrations/amazon/sync-orders."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64,
+                                pattern=r"^[A-Za-z0-9_\-]+$")
+    credentials: AmazonCredentials | None = None
+    date_range: DayOrTimeRange | None = Field(default=None, alias="dateRange")
+    order_status: list[AmazonOrderStatusName] | None = Field(default=None, alias="orderStatus",
+                                                             max_length=20)
+
+
+class AmazonSyncFeesRequest(SpecModel):
+    """POST /v1/integrations/amazon/sync-fees."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64,
+                                pattern=r"^[A-Za-z0-9_\-]+$")
+    report_type: Literal["settlement"] = Field(default="settlement", alias="reportType")
+    date_range: DayOrTimeRange | None = Field(default=None, alias="dateRange")
+
+
+class StripeCredentials(SpecModel):
+    secret_key: str = Field(alias="secretKey", min_length=1, max_length=500)
+    webhook_endpoint_secret: str | None = Field(default=None, alias="webhookEndpointSecret",
+                                                max_length=500)
+
+
+class PaymentSyncSwitches(SpecModel):
+    """The include* switches shared by the payment syncs."""
+
+    include_refunds: bool = Field(default=True, alias="includeRefunds", strict=True)
+    include_chargebacks: bool = Field(default=True, alias="includeChargebacks", strict=True)
+    include_fees: bool = Field(default=True, alias="includeFees", strict=True)
+
+
+class StripeSyncPaymentsRequest(PaymentSyncSwitches):
+    """POST /v1/integrations/stripe/sync-payments."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64,
+                                pattern=r"^[A-Za-z0-9_\-]+$")
+    credentials: StripeCredentials | None = None
+    date_range: DayOrTimeRange | None = Field(default=None, alias="dateRange")
+    batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=1000)
+
+
+class PayPalCredentials(SpecModel):
+    client_id: str = Field(alias="clientId", min_length=1, max_length=500)
+    client_secret: str = Field(alias="clientSecret", min_length=1, max_length=500)
+    webhook_id: str | None = Field(default=None, alias="webhookId", max_length=200)
+
+
+class PayPalSyncTransactionsRequest(PaymentSyncSwitches):
+    """POST /v1/integrations/paypal/sync-transactions (designed in the style of Stripe's
+    sync-payments; the spec leaves it TODO)."""
+
+    integration_id: str = Field(alias="integrationId", min_length=1, max_length=64,
+                                pattern=r"^[A-Za-z0-9_\-]+$")
+    credentials: PayPalCredentials | None = None
+    date_range: DayOrTimeRange | None = Field(default=None, alias="dateRange")

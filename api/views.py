@@ -6,11 +6,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from api.envelope import ExactNumber
 from bigledger.money import format_minor
 from bigledger.secrets import mask_credentials
 from ledger.integrations import IntegrationRecord
 
 ORDER_COUNTERS = ("ordersProcessed", "ordersCreated", "ordersUpdated", "ordersFailed")
+PAYMENT_COUNTERS = ("paymentsProcessed", "paymentsCreated", "paymentsUpdated", "paymentsFailed",
+                    "refundsProcessed", "chargebacksProcessed", "payoutsProcessed",
+                    "feesRecorded")
+SETTLEMENT_COUNTERS = ("reportsProcessed", "settlementsProcessed", "settlementsCreated",
+                       "settlementsUpdated", "settlementsPosted", "settlementsFlagged")
 PRODUCT_COUNTERS = ("productsProcessed", "productsCreated", "productsUpdated", "productsFailed",
                     "productsDeleted", "inventoryUpdated")
 
@@ -74,6 +80,14 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
         view["inventoryUpdated"] = int(counters.get("inventoryUpdated", 0))
         view["inventoryFailed"] = int(counters.get("inventoryFailed", 0))
         view["results"] = run.get("result")
+    if run["operation"] in ("stripe.sync_payments", "paypal.sync_transactions"):
+        for name in PAYMENT_COUNTERS:
+            view[name] = int(counters.get(name, 0))
+        view.update(payment_totals(counters))
+    if run["operation"] == "amazon.sync_fees":
+        for name in SETTLEMENT_COUNTERS:
+            view[name] = int(counters.get(name, 0))
+        view["settlements"] = run.get("result")
     view.update({
         "startedAt": iso(started), "finishedAt": iso(run.get("finished_at")),
         "estimatedCompletion": None if run.get("finished_at") else estimate_completion(
@@ -84,6 +98,30 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
                   if run.get("error_code") else None),
     })
     return view
+
+
+def payment_totals(counters: dict[str, Any]) -> dict[str, Any]:
+    """totalAmount (gross of the payments) and totalFees as exact JSON numbers when the sync
+    saw one currency (null when several: see `totals`, one row per currency)."""
+    per_currency: dict[str, dict[str, int]] = {}
+    for key, value in counters.items():
+        name, _, currency = key.partition(":")
+        if currency and name in ("chargesGrossMinor", "feesMinor"):
+            per_currency.setdefault(currency, {"chargesGrossMinor": 0, "feesMinor": 0})
+            per_currency[currency][name] = int(value)
+    totals = [
+        {"currency": cur, "totalAmount": ExactNumber(format_minor(v["chargesGrossMinor"], cur)),
+         "totalFees": ExactNumber(format_minor(v["feesMinor"], cur)),
+         "totalAmountMinor": v["chargesGrossMinor"], "totalFeesMinor": v["feesMinor"]}
+        for cur, v in sorted(per_currency.items())
+    ]
+    if len(totals) > 1:
+        return {"totalAmount": None, "totalFees": None, "currency": None, "totals": totals}
+    if not totals:
+        return {"totalAmount": ExactNumber("0"), "totalFees": ExactNumber("0"),
+                "currency": None, "totals": []}
+    return {"totalAmount": totals[0]["totalAmount"], "totalFees": totals[0]["totalFees"],
+            "currency": totals[0]["currency"], "totals": totals}
 
 
 def money(minor: int, currency: str) -> dict[str, Any]:

@@ -13,6 +13,13 @@ from bigledger.errors import InvalidCredentials
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "shopify": ("shopDomain", "accessToken"),
     "woocommerce": ("siteUrl", "consumerKey", "consumerSecret"),
+    "amazon": ("sellerId", "marketplaceId", "clientId", "clientSecret", "refreshToken"),
+    "stripe": ("secretKey",),
+    "paypal": ("clientId", "clientSecret"),
+}
+# Fields a platform used to need and no longer accepts; never stored.
+RETIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "amazon": ("mwsAccessKey", "mwsSecretKey", "mwsAuthToken"),
 }
 
 
@@ -20,12 +27,22 @@ def check_credentials(platform: str, credentials: dict[str, Any]) -> None:
     """Raise InvalidCredentials naming every missing or empty field."""
     if platform not in REQUIRED_CREDENTIALS:
         raise InvalidCredentials(f"platform {platform!r} has no connector yet")
+    if platform == "amazon":
+        from connectors.amazon import check_amazon_credentials
+
+        check_amazon_credentials(credentials)  # names SP-API's fields when MWS keys come
     missing = [f for f in REQUIRED_CREDENTIALS[platform]
                if not isinstance(credentials.get(f), str) or not credentials[f].strip()]
     if missing:
         raise InvalidCredentials(
             f"{platform} credentials need {', '.join(missing)}", details={"missing": missing}
         )
+
+
+def storable_credentials(platform: str, credentials: dict[str, Any]) -> dict[str, Any]:
+    """The credentials without retired fields (old MWS keys are not kept)."""
+    retired = RETIRED_CREDENTIALS.get(platform, ())
+    return {k: v for k, v in credentials.items() if k not in retired}
 
 
 def build_connector(platform: str, credentials: dict[str, Any], settings: dict[str, Any]):

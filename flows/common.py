@@ -28,12 +28,15 @@ def closing_on_error(sync_id: str) -> Iterator[None]:
 
 
 def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, Any]], None],
-             after: str | None, total: int, progress_id: Any) -> None:
+             after: str | None, total: int, progress_id: Any, *,
+             process_last_page: bool = False) -> None:
     """Fetch batch n+1 (a submitted task) while batch n is mapped and loaded, until the
     platform says there is no next page; progress is reported as a Prefect artifact.
 
-    Batches travel wrapped in quote(): Prefect would otherwise walk every nested dict of a
-    batch looking for futures, which costs more than mapping it.
+    With process_last_page the final page is processed even when empty (a flow that moves
+    its mark with the last batch must see it). Batches travel wrapped in quote(): Prefect
+    would otherwise walk every nested dict of a batch looking for futures, which costs more
+    than mapping it.
     """
     pending = fetch(after)
     done = 0
@@ -41,7 +44,7 @@ def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, An
         page = pending.result()
         if page["has_next_page"]:
             pending = fetch(page["end_cursor"])
-        if page["records"]:
+        if page["records"] or (process_last_page and not page["has_next_page"]):
             process(page)
             done += len(page["records"])
             if total:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from bigledger.errors import DataMappingError
 from ledger.chart import DEFAULT_CLEARING_ACCOUNT, GATEWAY_CLEARING_ACCOUNTS
 from ledger.integrations import account_ids, tax_code_accounts
-from transforms.documents import PostingAccounts
+from transforms.documents import PaymentAccounts, PostingAccounts
 
 # mapping key -> (PostingAccounts field, default account)
 ACCOUNT_KEYS: dict[str, tuple[str, str]] = {
@@ -75,3 +75,64 @@ def resolve_posting_accounts(
         tax_account=tax_account, clearing_account=clearing, gateway_accounts=gateways,
         tax_accounts=tax_accounts, **fields,
     )
+
+
+# mapping key -> (PaymentAccounts field, default account) for processors and marketplaces
+PAYMENT_ACCOUNT_KEYS: dict[str, tuple[str, str]] = {
+    "bankAccount": ("bank_account", "acc_bank"),
+    "salesAccount": ("sales_account", "acc_sales"),
+    "refundAccount": ("refunds_account", "acc_sales_returns"),
+    "feesAccount": ("fees_account", "acc_merchant_fees"),
+    "chargebackAccount": ("chargebacks_account", "acc_chargebacks"),
+    "reserveAccount": ("reserve_account", "acc_processor_reserves"),
+    "adjustmentsAccount": ("adjustments_account", "acc_other_income"),
+    "shippingAccount": ("shipping_account", "acc_shipping"),
+    "discountAccount": ("discount_account", "acc_discounts"),
+}
+
+
+def validate_payment_mapping(conn: Connection, mapping: Mapping[str, Any],
+                             platform: str) -> PaymentAccounts:
+    """Resolve and check the accounts a payment or settlement transform posts to."""
+    return resolve_payment_accounts(account_ids(conn), tax_code_accounts(conn), mapping,
+                                    platform)
+
+
+def resolve_payment_accounts(chart: set[str], tax_codes: Mapping[str, str],
+                             mapping: Mapping[str, Any], platform: str) -> PaymentAccounts:
+    """The platform's clearing account is its balance (clearingAccount, else the spec's
+    defaultPaymentAccount, else the platform's own, e.g. acc_stripe); every other account
+    can be remapped by key (bankAccount, feesAccount, chargebackAccount, ...)."""
+    problems: list[str] = []
+
+    def account(key: str, default: str) -> str:
+        value = mapping.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str) or value not in chart:
+            problems.append(f"mapping.{key}: {value!r} is not an account in the chart")
+        return str(value)
+
+    platform_clearing = GATEWAY_CLEARING_ACCOUNTS.get(platform, DEFAULT_CLEARING_ACCOUNT)
+    clearing = account("clearingAccount",
+                       account("defaultPaymentAccount", platform_clearing))
+    fields = {field: account(key, default)
+              for key, (field, default) in PAYMENT_ACCOUNT_KEYS.items()}
+    tax_code = mapping.get("defaultTaxCode")
+    tax_account = tax_codes.get(tax_code, DEFAULT_TAX_ACCOUNT) if tax_code else DEFAULT_TAX_ACCOUNT
+    if tax_code is not None and tax_code not in tax_codes:
+        problems.append(f"mapping.defaultTaxCode: {tax_code!r} is not a known tax code")
+    if problems:
+        raise DataMappingError("; ".join(problems), details={"problems": problems})
+    return PaymentAccounts(clearing_account=clearing, tax_account=tax_account, **fields)
+
+
+def settlement_category_accounts(conn: Connection, mapping: Mapping[str, Any]) -> dict[str, str]:
+    """The mapping's settlementAccounts (category -> account), checked against the chart."""
+    wanted = mapping.get("settlementAccounts") or {}
+    chart = account_ids(conn)
+    bad = [f"mapping.settlementAccounts.{k}: {v!r} is not an account in the chart"
+           for k, v in wanted.items() if not isinstance(v, str) or v not in chart]
+    if bad:
+        raise DataMappingError("; ".join(bad), details={"problems": bad})
+    return {str(k): str(v) for k, v in wanted.items()}

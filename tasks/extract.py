@@ -194,3 +194,18 @@ def extract_shopify_customers(integration_id: str, customer_filter: dict[str, An
         records.extend(page.records)
         cursor, has_next = page.end_cursor or cursor, page.has_next_page
     return {"records": records, "end_cursor": cursor, "has_next_page": has_next}
+
+
+@task(name="extract-amazon-orders", retries=3, retry_delay_seconds=[5, 30, 60],
+      retry_jitter_factor=0.5, retry_condition_fn=retry_if_transient, cache_policy=NO_CACHE,
+      persist_result=False)
+def extract_amazon_orders(integration_id: str, order_filter: dict[str, Any],
+                          next_token: str | None) -> dict[str, Any]:
+    """One getOrders page (up to 100 orders), each with its items; the connector paces the
+    calls within Amazon's per-operation rate and burst limits."""
+    from connectors.amazon import OrderFilter
+
+    connector = connector_for(load_integration(integration_id))
+    page = connector.fetch_orders_page(OrderFilter(**order_filter), next_token)
+    return {"records": page.records, "end_cursor": page.end_cursor,
+            "has_next_page": page.has_next_page}

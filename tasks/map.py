@@ -45,9 +45,17 @@ def _woocommerce_order_mapper() -> RecordMapper:
     return RecordMapper("order", order_to_documents, lambda order: str(order.get("id", "?")))
 
 
+def _amazon_order_mapper() -> RecordMapper:
+    from transforms.amazon_orders import order_to_documents
+
+    return RecordMapper("order", order_to_documents,
+                        lambda order: str(order.get("AmazonOrderId", "?")))
+
+
 MAPPERS: dict[str, Callable[[], RecordMapper]] = {
     "shopify.order": _shopify_order_mapper,
     "woocommerce.order": _woocommerce_order_mapper,
+    "amazon.order": _amazon_order_mapper,
 }
 
 

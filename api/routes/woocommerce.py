@@ -7,17 +7,13 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import Field
 
+from api.credentials import integration_for_sync
 from api.orchestrator import start_sync
 from api.schemas import SpecModel, WooCommerceSyncOrdersRequest
 from bigledger.errors import InvalidCredentials
-from connectors.factory import build_connector, check_connection
+from connectors.factory import check_connection
 from ledger.db import transaction
-from ledger.integrations import (
-    create_integration,
-    find_integration,
-    get_integration,
-    update_integration,
-)
+from ledger.integrations import get_integration
 from tasks.connections import connector_for
 
 router = APIRouter(prefix="/v1/integrations/woocommerce", tags=["woocommerce"])
@@ -29,30 +25,11 @@ def sync_orders(body: WooCommerceSyncOrdersRequest) -> dict[str, Any]:
     integration (created under that id if new); the flow only ever gets the id."""
     from connectors.woocommerce import OrderFilter
 
-    with transaction() as conn:
-        integration = find_integration(conn, body.integration_id)
-    if integration is not None and integration.platform != "woocommerce":
-        raise InvalidCredentials(f"integration {integration.id} is a {integration.platform} "
-                                 "integration, not woocommerce")
-    if body.credentials is not None:
-        credentials = body.credentials.model_dump(by_alias=True)
-        settings = integration.settings if integration else {}
-        connector = build_connector("woocommerce", credentials, settings)
-        try:
-            check_connection(connector)  # AuthFailed: nothing is stored
-        finally:
-            connector.close()
-        with transaction() as conn:
-            if integration is None:
-                integration = create_integration(
-                    conn, "woocommerce", f"WooCommerce {credentials['siteUrl']}", credentials,
-                    {}, {}, integration_id=body.integration_id)
-            else:
-                integration = update_integration(conn, integration.id, credentials=credentials)
-    elif integration is None:
-        raise InvalidCredentials(
-            f"integration {body.integration_id!r} does not exist: send credentials (siteUrl, "
-            "consumerKey, consumerSecret) or set it up first")
+    credentials = body.credentials.model_dump(by_alias=True) if body.credentials else None
+    integration = integration_for_sync(
+        "woocommerce", body.integration_id, credentials,
+        f"WooCommerce {credentials['siteUrl']}" if credentials else "",
+        "siteUrl, consumerKey, consumerSecret")
     date_range = body.date_range.as_date_range() if body.date_range else None
     order_filter: dict[str, Any] = {"statuses": body.order_status or []}
     if date_range:
