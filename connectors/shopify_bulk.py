@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -30,6 +31,7 @@ from connectors.shopify_queries import (
     BULK_OPERATION_RUN_QUERY_GROUPED_MUTATION,
     BULK_OPERATION_RUN_QUERY_MUTATION,
     BULK_ORDERS_QUERY_TEMPLATE,
+    ORDER_CREATED_BOUND_QUERY,
 )
 
 if TYPE_CHECKING:
@@ -120,6 +122,20 @@ def _byte_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 class _BulkMixin:
     """Bulk operation methods of ShopifyConnector (uses its _graphql, http and clocks)."""
+
+    def order_created_bounds(self, filter: OrderFilter) -> tuple[datetime, datetime] | None:
+        """(first, last) createdAt of the orders `filter` matches; None when none match."""
+        bounds = []
+        for reverse in (False, True):
+            data = self._graphql(  # type: ignore[attr-defined]
+                ORDER_CREATED_BOUND_QUERY,
+                {"query": filter.to_search_query(), "reverse": reverse})
+            nodes = get_path(data, "orders.nodes") or []
+            if not nodes:
+                return None
+            bounds.append(datetime.fromisoformat(str(nodes[0]["createdAt"]).replace("Z",
+                                                                                    "+00:00")))
+        return bounds[0], bounds[1]
 
     def start_bulk_orders(self, filter: OrderFilter) -> str:
         """Start a bulk query over the orders matching `filter`; returns the operation id.

@@ -29,17 +29,17 @@ def closing_on_error(sync_id: str) -> Iterator[None]:
 
 def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, Any]], None],
              after: str | None, total: int, progress_id: Any, *,
-             process_last_page: bool = False) -> None:
+             process_last_page: bool = False, done: int = 0) -> int:
     """Fetch batch n+1 (a submitted task) while batch n is mapped and loaded, until the
     platform says there is no next page; progress is reported as a Prefect artifact.
 
     With process_last_page the final page is processed even when empty (a flow that moves
     its mark with the last batch must see it). Batches travel wrapped in quote(): Prefect
     would otherwise walk every nested dict of a batch looking for futures, which costs more
-    than mapping it.
+    than mapping it. `done` counts records already processed (for progress); the new count
+    is returned.
     """
     pending = fetch(after)
-    done = 0
     while True:
         page = pending.result()
         if page["has_next_page"]:
@@ -50,7 +50,7 @@ def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, An
             if total:
                 update_progress_artifact(progress_id, progress=min(100.0, 100.0 * done / total))
         if not page["has_next_page"]:
-            break
+            return done
 
 
 def high_water(records: list[dict], field: str = "updatedAt") -> str | None:

@@ -27,7 +27,14 @@ from flows.params import (
     ShopifyFulfillmentStatus,
     shopify_order_filter,
 )
-from tasks.bulk import bulk_file, read_bulk_batch, run_shopify_bulk_orders
+from tasks.bulk import (
+    bulk_file,
+    download_bulk_orders,
+    plan_bulk_slices,
+    read_bulk_batch,
+    slice_filter,
+    start_bulk_orders,
+)
 from tasks.extract import (
     count_shopify_orders,
     count_shopify_products,
@@ -124,38 +131,81 @@ def _order_filter(
 
 BULK_CURSOR = "bulk:"
 # Read-back batches from a bulk file cost no API requests, so they can be small: 250 orders
-# keep a 100,000-order backfill under 200 MB (measured: 196 MB; 202 MB at 500, 214 at 1000)
-# and still beat paging.
+# keep a 100,000-order backfill under 200 MB (measured: 196 MB; 202 MB at 500, 214 at 1000).
 BULK_BATCH_CAP = 250
+
+
+def _bulk_cursor(plan: list[tuple[int, int]], part: int, offset: str) -> str:
+    """'bulk:<slice>:<byte offset>:<slices as from-to epoch seconds>' — the plan travels
+    with the cursor, so a resumed run slices exactly as the killed one did."""
+    return f"{BULK_CURSOR}{part}:{offset}:" + ",".join(f"{a}-{b}" for a, b in plan)
+
+
+def _parse_bulk_cursor(value: str | None) -> tuple[list[tuple[int, int]], int, str] | None:
+    try:
+        part, offset, plan = value.removeprefix(BULK_CURSOR).split(":", 2)  # type: ignore
+        slices = [tuple(int(x) for x in span.split("-", 1)) for span in plan.split(",")]
+        return slices, int(part), offset  # type: ignore[return-value]
+    except (AttributeError, ValueError):
+        return None
 
 
 def _run_bulk(
     integration_id: str, sync_id: str, order_filter: dict[str, Any], incremental: bool,
     batch_size: int, resume: str | None, total: int, progress_id: Any,
 ) -> None:
-    """Orders from a bulk operation's file, batch by batch; the resume cursor is the byte
-    offset of the next order in the kept file."""
-    path = bulk_file(sync_id)
-    if resume and resume.startswith(BULK_CURSOR) and path.exists():
-        offset = resume.removeprefix(BULK_CURSOR)
+    """Orders from bulk operations, one per created_at slice, relayed: while slice n is read
+    back and loaded batch by batch, Shopify already builds slice n+1's file. The resume
+    cursor names the slice and the byte offset of its next order."""
+    resumed = _parse_bulk_cursor(resume)
+    if resumed:
+        plan, first_part, offset = resumed
     else:
-        path = Path(run_shopify_bulk_orders(integration_id, order_filter, sync_id))
-        offset = None
+        plan, first_part, offset = plan_bulk_slices(integration_id, order_filter, total), 0, "0"
+    if first_part >= len(plan):
+        return
+    path = bulk_file(sync_id, first_part)
+    if offset == "0" or not path.exists():
+        operation = start_bulk_orders(integration_id,
+                                      slice_filter(order_filter, plan[first_part]))
         add_sync_counters(sync_id, {"bulkOperations": 1})
+        path = Path(download_bulk_orders(integration_id, operation, str(path)))
+        offset = "0"
+    marks: list[str] = []
+    done = 0
+    for part in range(first_part, len(plan)):
+        following = None
+        if part + 1 < len(plan):
+            following = start_bulk_orders(integration_id,
+                                          slice_filter(order_filter, plan[part + 1]))
+            add_sync_counters(sync_id, {"bulkOperations": 1})
+        last_slice = following is None
 
-    def fetch(cursor: str | None):
-        return read_bulk_batch.submit(str(path), cursor, min(batch_size, BULK_BATCH_CAP))
+        def fetch(cursor: str | None, path: Path = path):
+            return read_bulk_batch.submit(str(path), cursor, min(batch_size, BULK_BATCH_CAP))
 
-    def process(page: dict[str, Any]) -> None:
-        records = page["records"]
-        mapped = map_records(integration_id, "shopify.order", quote(records))
-        mark = high_water(records) if incremental else None
-        load_orders(integration_id, sync_id, "shopify.order", quote(mapped),
-                    resume_cursor=BULK_CURSOR + page["end_cursor"],
-                    stream_cursor=(ORDERS_STREAM, mark) if mark else None)
+        def process(page: dict[str, Any], part: int = part, last_slice: bool = last_slice):
+            records = page["records"]
+            mapped = map_records(integration_id, "shopify.order", quote(records))
+            if incremental and records:
+                marks.append(high_water(records))
+            # The stream's mark moves once, with the very last batch: slices run in created
+            # order, so an earlier batch's updatedAt mark could skip orders still to come.
+            final = last_slice and not page["has_next_page"]
+            mark = max(marks) if final and marks else None
+            cursor = (_bulk_cursor(plan, part, page["end_cursor"]) if page["has_next_page"]
+                      else _bulk_cursor(plan, part + 1, "0"))
+            load_orders(integration_id, sync_id, "shopify.order", quote(mapped),
+                        resume_cursor=cursor,
+                        stream_cursor=(ORDERS_STREAM, mark) if mark else None)
 
-    pipeline(fetch, process, offset, total, progress_id)
-    path.unlink(missing_ok=True)
+        done = pipeline(fetch, process, None if offset == "0" else offset, total, progress_id,
+                        done=done, process_last_page=True)
+        path.unlink(missing_ok=True)
+        if following is not None:
+            path = Path(download_bulk_orders(integration_id, following,
+                                             str(bulk_file(sync_id, part + 1))))
+            offset = "0"
 
 
 def _run_pages(

@@ -4,6 +4,8 @@ run resumes at its last committed batch."""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +20,76 @@ from tasks.retry import retry_if_transient
 OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
-def bulk_file(sync_id: str) -> Path:
-    """Where a sync's bulk result is kept until the sync is done."""
+def bulk_file(sync_id: str, part: int = 0) -> Path:
+    """Where a sync's bulk result (one file per slice) is kept until it is loaded."""
     folder = get_settings().home / "bulk"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{sync_id}.jsonl"
+    return folder / f"{sync_id}-{part}.jsonl"
 
 
-@task(name="run-shopify-bulk-orders", retries=2, retry_delay_seconds=[10, 60],
+# A slice of this many orders (or fewer) per bulk operation: the first slice's file is ready
+# soon, and each later one is built by Shopify while the one before it is loaded.
+BULK_SLICE_ORDERS = 25_000
+MAX_BULK_SLICES = 10
+
+
+def slice_bounds(first: datetime, last: datetime, total: int) -> list[tuple[int, int]]:
+    """Split [first, last] (whole seconds) into contiguous, non-overlapping inclusive ranges of
+    epoch seconds, one per bulk operation, about BULK_SLICE_ORDERS orders each if the orders
+    are spread evenly in time."""
+    lo, hi = int(first.timestamp()), int(last.timestamp())
+    slices = max(1, min(MAX_BULK_SLICES, -(-total // BULK_SLICE_ORDERS), hi - lo + 1))
+    edges = [lo + (hi - lo + 1) * k // slices for k in range(slices)] + [hi + 1]
+    return [(edges[k], edges[k + 1] - 1) for k in range(slices)]
+
+
+@task(name="plan-shopify-bulk-slices", retries=2, retry_delay_seconds=[5, 30],
       retry_condition_fn=retry_if_transient, **OPTIONS)
-def run_shopify_bulk_orders(integration_id: str, order_filter: dict[str, Any],
-                            sync_id: str) -> str:
-    """Start a bulk query of the filter's orders, wait for it, and save its JSONL to disk."""
+def plan_bulk_slices(integration_id: str, order_filter: dict[str, Any],
+                     total: int) -> list[tuple[int, int]]:
+    """The created_at slices (epoch seconds, inclusive) a backfill's bulk operations cover."""
     from connectors.shopify import OrderFilter
 
     connector = connector_for(load_integration(integration_id))
-    operation = connector.start_bulk_orders(OrderFilter(**order_filter))
-    done = connector.poll_bulk(operation)
-    path = bulk_file(sync_id)
+    bounds = connector.order_created_bounds(OrderFilter(**order_filter))
+    if bounds is None:
+        return []
+    return slice_bounds(bounds[0], bounds[1], total)
+
+
+def slice_filter(order_filter: dict[str, Any], bounds: tuple[int, int]) -> dict[str, Any]:
+    """The order filter narrowed to one slice (Shopify times have whole seconds, so the
+    inclusive slices neither overlap nor leave a gap)."""
+    return {**order_filter,
+            "created_from": datetime.fromtimestamp(bounds[0], UTC),
+            "created_to": datetime.fromtimestamp(bounds[1], UTC)}
+
+
+@task(name="start-shopify-bulk-orders", retries=2, retry_delay_seconds=[10, 60],
+      retry_condition_fn=retry_if_transient, **OPTIONS)
+def start_bulk_orders(integration_id: str, order_filter: dict[str, Any]) -> str:
+    """Start a bulk query of the filter's orders; Shopify runs it while we do other work."""
+    from connectors.shopify import OrderFilter
+
+    connector = connector_for(load_integration(integration_id))
+    return connector.start_bulk_orders(OrderFilter(**order_filter))
+
+
+@task(name="download-shopify-bulk-orders", retries=2, retry_delay_seconds=[10, 60],
+      retry_condition_fn=retry_if_transient, **OPTIONS)
+def download_bulk_orders(integration_id: str, operation_id: str, path: str) -> str:
+    """Wait for a bulk operation and stream its JSONL to `path` (empty when nothing matched)."""
+    connector = connector_for(load_integration(integration_id))
+    done = connector.poll_bulk(operation_id)
+    # Written under a temporary name and renamed when whole: a resumed run must never read a
+    # half-downloaded file as if it were complete.
+    partial = f"{path}.part"
     if done.get("url"):
-        connector.download_bulk(done["url"], str(path))
+        connector.download_bulk(done["url"], partial)
     else:
-        path.write_bytes(b"")  # nothing matched
-    return str(path)
+        Path(partial).write_bytes(b"")
+    os.replace(partial, path)
+    return path
 
 
 @task(name="read-shopify-bulk-batch", **OPTIONS)
