@@ -47,6 +47,7 @@ def main() -> int:
         for size in sizes:
             results.append(bench_size(size, work, env))
         paced = bench_rate_limited(work, env)
+        bulk_paced = bench_bulk_rate_limited(max(sizes), work, env)
         fan = bench_fan_out(work, env)
     finally:
         stop(server)
@@ -75,6 +76,13 @@ def main() -> int:
           f"{paced['orders']:,} orders in {paced['seconds']:.1f} s, "
           f"{paced['of_allowed']:.0%} of the allowed points, {paced['throttled']} refusals in "
           f"{paced['requests']} requests")
+    paged_rate = paced["orders"] / paced["seconds"]
+    bulk_rate = bulk_paced["salesOrders"] / bulk_paced["seconds"]
+    print(f"Same limits (restore {RATE_RESTORE} points/s), bulk backfill of "
+          f"{bulk_paced['salesOrders']:,} orders into the ledger: {bulk_rate:,.0f} orders/s, "
+          f"peak {bulk_paced['peak_mb']:.0f} MB, against at most {paged_rate:,.1f} orders/s "
+          f"paged (the paced fetch above, before any loading): "
+          f"{bulk_rate / paged_rate:,.0f}x")
     print(f"Fan-out: {fan['skus']:,} SKUs to {fan['channels']} channels in "
           f"{fan['seconds']:.1f} s ({fan['status']}; {fan['counters']})")
     return 0
@@ -93,6 +101,29 @@ def bench_rate_limited(work: Path, env: dict[str, str]) -> dict:
     try:
         wait_http(f"{url}/__sandbox/health")
         result = run_json([sys.executable, "-m", "bench.rate_limited", url], env)
+        print(f"  {result}", flush=True)
+        return result
+    finally:
+        stop(sandbox)
+
+
+def bench_bulk_rate_limited(size: int, work: Path, env: dict[str, str]) -> dict:
+    """The bulk backfill against a sandbox with the same cost bucket as the paced fetch:
+    what a real shop's limits leave each path."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print(f"\nrate-limited bulk backfill of {size:,}: sandbox on {url}", flush=True)
+    sandbox = start([str(BIN / "bigledger"), "sandbox", "--port", str(port), "--size",
+                     str(size), "--seed", "1", "--restore-rate", str(RATE_RESTORE),
+                     "--max-available", "2000"], work / "sandbox-bulk-rate.log", env)
+    try:
+        wait_http(f"{url}/__sandbox/health")
+        db = fresh_postgres("bigledger_bench_bulk_paced")
+        if not db:
+            raise SystemExit("make bench needs PostgreSQL at 127.0.0.1:5432")
+        result = run_json([sys.executable, "-m", "bench.pipeline", url],
+                          {**env, "BIGLEDGER_DATABASE_URL": db,
+                           "BIGLEDGER_SHOPIFY_BULK_THRESHOLD": "1"})
         print(f"  {result}", flush=True)
         return result
     finally:

@@ -66,6 +66,22 @@ def build_connector(platform: str, credentials: dict[str, Any], settings: dict[s
             consumer_secret=credentials["consumerSecret"].strip(),
             base_url=settings.get("baseUrl"),
         )
+    if platform == "stripe":
+        from connectors.stripe import StripeConnector
+
+        return StripeConnector(credentials["secretKey"].strip(),
+                               base_url=settings.get("baseUrl"),
+                               api_version=settings.get("apiVersion"),
+                               stripe_account=settings.get("stripeAccount"))
+    if platform == "paypal":
+        from connectors.paypal import SANDBOX_BASE_URL, PayPalConnector
+
+        # settings.environment "sandbox" is PayPal's own sandbox; baseUrl any emulator.
+        base = settings.get("baseUrl") or (
+            SANDBOX_BASE_URL if settings.get("environment") == "sandbox" else None)
+        return PayPalConnector(client_id=credentials["clientId"].strip(),
+                               client_secret=credentials["clientSecret"].strip(),
+                               base_url=base)
     raise InvalidCredentials(f"platform {platform!r} has no connector yet")
 
 

@@ -47,10 +47,27 @@ def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, An
         if page["records"] or (process_last_page and not page["has_next_page"]):
             process(page)
             done += len(page["records"])
+            forget_task_results()
             if total:
                 update_progress_artifact(progress_id, progress=min(100.0, 100.0 * done / total))
         if not page["has_next_page"]:
             return done
+
+
+def forget_task_results() -> None:
+    """Drop the flow run's links from task results to their states.
+
+    Prefect keeps, for the whole flow run, a state copy per task result and per first-level
+    piece of it (FlowRunContext.run_results), to draw dependencies when a result is passed
+    to another task. Our batches travel quoted, so no link is ever looked up, and over the
+    thousands of batches of a large backfill they add up to tens of megabytes. Called once a
+    batch is loaded, when nothing of it is passed on any more.
+    """
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is not None:
+        context.run_results.clear()
 
 
 def high_water(records: list[dict], field: str = "updatedAt") -> str | None:

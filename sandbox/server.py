@@ -8,6 +8,7 @@ control under /__sandbox/woocommerce/...), so they are listed side by side.
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -16,7 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bigledger.money import ISO_4217
+from sandbox.paypal import PayPalSandbox, PayPalSandboxConfig
 from sandbox.shopify import ShopifySandbox, ShopifySandboxConfig
+from sandbox.stripe import StripeSandbox, StripeSandboxConfig
 from sandbox.woocommerce import WooCommerceSandbox, WooCommerceSandboxConfig
 
 
@@ -24,28 +27,30 @@ def create_sandbox_app(
     shopify: ShopifySandboxConfig | None = None,
     *,
     woocommerce: WooCommerceSandboxConfig | None = None,
+    paypal: PayPalSandboxConfig | None = None,
+    stripe: StripeSandboxConfig | None = None,
     **shopify_overrides: Any,
 ) -> Starlette:
-    """The composite sandbox app; `app.state.shopify` and `app.state.woocommerce` are the
-    platform sandboxes' states."""
+    """The composite sandbox app; `app.state.<platform>` is each platform sandbox's state."""
     config = shopify or ShopifySandboxConfig()
     if shopify_overrides:
         config = config.with_changes(**shopify_overrides)
     shopify_sandbox = ShopifySandbox(config)
     woo_sandbox = WooCommerceSandbox(woocommerce)
+    platforms = {"shopify": shopify_sandbox, "woocommerce": woo_sandbox,
+                 "paypal": PayPalSandbox(paypal), "stripe": StripeSandbox(stripe)}
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "platforms": ["shopify", "woocommerce"]})
+        return JSONResponse({"status": "ok", "platforms": list(platforms)})
 
     app = Starlette(
         routes=[
             Route("/__sandbox/health", health, methods=["GET"]),
-            *shopify_sandbox.routes(),
-            *woo_sandbox.routes(),
+            *(route for sandbox in platforms.values() for route in sandbox.routes()),
         ]
     )
-    app.state.shopify = shopify_sandbox
-    app.state.woocommerce = woo_sandbox
+    for name, sandbox in platforms.items():
+        setattr(app.state, name, sandbox)
     return app
 
 
@@ -73,7 +78,15 @@ def serve(
     # Shopify also trades in non-ISO codes (USDC) that a WooCommerce store cannot.
     woo_currency = currency.upper() if currency.upper() in ISO_4217 else "USD"
     woocommerce = WooCommerceSandboxConfig(seed=seed, size=size, currency=woo_currency)
-    app = create_sandbox_app(shopify, woocommerce=woocommerce)
+    # Payment histories end today (PayPal keeps three years and publishes with a lag).
+    recent = datetime.combine(date.today() - timedelta(days=90), time.min, UTC)
+    paypal = PayPalSandboxConfig(seed=seed, size=min(size, 2_000), start=recent, days=90)
+    # Stripe's history (charges, then refunds, disputes and payouts a few days later) ends
+    # in the past too.
+    stripe = StripeSandboxConfig(seed=seed, size=min(size, 2_000), days=60,
+                                 start=datetime.combine(date.today() - timedelta(days=70),
+                                                        time.min, UTC))
+    app = create_sandbox_app(shopify, woocommerce=woocommerce, paypal=paypal, stripe=stripe)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

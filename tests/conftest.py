@@ -132,13 +132,46 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+def paypal_sandbox_config():
+    """The session sandbox's PayPal account: 200 payments over 30 days from 85 days ago (its
+    refunds, releases and last withdrawal follow within weeks; all inside the 90 days an
+    incremental sync first reads)."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from sandbox.paypal import PayPalSandboxConfig
+
+    start = datetime.combine(date.today() - timedelta(days=85), time.min, UTC)
+    return PayPalSandboxConfig(seed=5, size=200, start=start, days=30)
+
+
+def stripe_sandbox_config():
+    """The session sandbox's Stripe account: 150 charges in USD, JPY (zero-decimal) and KWD
+    (three decimals) over January 2024, with refunds, disputes and daily payouts."""
+    from sandbox.stripe import StripeSandboxConfig
+
+    return StripeSandboxConfig(seed=3, size=150, days=31, currencies=("usd", "jpy", "kwd"),
+                               payout_schedule="daily", refund_percent=10, dispute_percent=5)
+
+
 class Sandbox(LiveServer):
     """The platform sandbox on a real port, with helpers to steer it."""
 
     def __init__(self, **shopify_config) -> None:
         from sandbox.server import create_sandbox_app
 
-        super().__init__(create_sandbox_app(**shopify_config))
+        self.app = create_sandbox_app(**shopify_config)
+        super().__init__(self.app)
+
+    def platform(self, name: str):
+        """A platform sandbox's in-process state (its data, config, stats)."""
+        return getattr(self.app.state, name)
+
+    def control_platform(self, name: str, **body) -> dict:
+        import httpx
+
+        response = httpx.post(f"{self.url}/__sandbox/{name}/control", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
 
     def control(self, **body) -> dict:
         import httpx
@@ -157,7 +190,8 @@ class Sandbox(LiveServer):
 def sandbox_server():
     """One sandbox for the session (300 MYR orders, throttling off); tests reset what they
     change through `reset_sandbox`."""
-    server = Sandbox(size=300, seed=11, currency="MYR", throttling=False)
+    server = Sandbox(size=300, seed=11, currency="MYR", throttling=False,
+                     paypal=paypal_sandbox_config(), stripe=stripe_sandbox_config())
     yield server
     server.stop()
 
