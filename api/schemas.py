@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flows.params import (
     DateRange,
@@ -70,6 +70,11 @@ class DayOrTimeRange(SpecModel):
 
     from_: date | datetime = Field(alias="from")
     to: date | datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DayOrTimeRange:
+        self.as_date_range()  # from after to, or a time without a zone: a clear 422
+        return self
 
     def as_date_range(self) -> DateRange:
         """Days become [00:00:00Z of from, 00:00:00Z of the day after to) — inclusive days."""

@@ -66,6 +66,11 @@ def build_connector(platform: str, credentials: dict[str, Any], settings: dict[s
             consumer_secret=credentials["consumerSecret"].strip(),
             base_url=settings.get("baseUrl"),
         )
+    if platform == "amazon":
+        from connectors.amazon import AmazonConnector
+
+        # settings: baseUrl (a sandbox), tokenUrl, region for marketplaces not in the table
+        return AmazonConnector.from_credentials(credentials, settings)
     if platform == "stripe":
         from connectors.stripe import StripeConnector
 

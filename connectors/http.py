@@ -31,6 +31,9 @@ from bigledger.settings import get_settings
 from connectors.ratelimit import RateBudget, RateLimitPolicy, RetryAfterPolicy
 
 log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO; some URLs are credentials (Amazon's and Shopify's
+# presigned download links, WooCommerce keys in a query string), and secrets are never logged.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 USER_AGENT = "bigledger-integrations/0.1"
 _MAX_MESSAGE = 500

@@ -341,7 +341,9 @@ class TokenBucketPolicy(RateLimitPolicy):
     """Token bucket for published limits (Amazon SP-API usage plans: rate per second + burst).
 
     `rate_header` (e.g. `x-amzn-RateLimit-Limit`) updates the rate when the platform states
-    the caller's actual plan.
+    the caller's actual plan. `headroom` < 1 paces a little under the rate: the platform
+    meters arrivals and we meter departures, and network jitter alone makes a client that
+    runs at exactly the rate draw an occasional 429.
     """
 
     def __init__(
@@ -350,26 +352,35 @@ class TokenBucketPolicy(RateLimitPolicy):
         burst: float,
         *,
         rate_header: str | None = None,
+        headroom: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if rate <= 0 or burst <= 0:
             raise ValueError("rate and burst must be positive")
+        if not 0 < headroom <= 1:
+            raise ValueError("headroom must be in (0, 1]")
+        self.headroom = headroom
         self.rate = rate
         self.burst = burst
         self.rate_header = rate_header
         self._tokens = float(burst)
         self._last = self._clock()
 
+    @property
+    def pace(self) -> float:
+        """The rate we actually send at (the platform's, less the headroom)."""
+        return self.rate * self.headroom
+
     def _refill(self, now: float) -> None:
-        self._tokens = min(self.burst, self._tokens + self.rate * max(0.0, now - self._last))
+        self._tokens = min(self.burst, self._tokens + self.pace * max(0.0, now - self._last))
         self._last = now
 
     def delay_before(self, cost: float = 1.0) -> float:
         """Take `cost` tokens, returning how long to wait until they exist."""
         with self._lock:
             self._refill(self._clock())
-            wait = max(0.0, (cost - self._tokens) / self.rate)
+            wait = max(0.0, (cost - self._tokens) / self.pace)
             # Tokens may go negative: that is a reservation the next caller waits out.
             self._tokens -= cost
             return wait if wait >= _EPSILON else 0.0
@@ -392,7 +403,7 @@ class TokenBucketPolicy(RateLimitPolicy):
         with self._lock:
             self._refill(self._clock())
             self._tokens = min(self._tokens, 0.0)
-            delay = found.delay if found.delay is not None else 1.0 / self.rate
+            delay = found.delay if found.delay is not None else 1.0 / self.pace
         return Throttle(delay, found.reason)
 
     def budget(self) -> RateBudget:

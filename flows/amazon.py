@@ -85,10 +85,10 @@ def sync_orders(
         incremental = date_range is None
         if incremental:
             mark = read_stream_cursor(integration_id, ORDERS_STREAM)
-            order_filter["updated_from"] = (datetime.fromisoformat(mark) - LOOKBACK if mark
-                                            else datetime.now(UTC) - timedelta(days=30))
+            order_filter["updated_after"] = (datetime.fromisoformat(mark) - LOOKBACK if mark
+                                             else datetime.now(UTC) - timedelta(days=30))
         else:
-            order_filter.update(created_from=date_range.from_, created_to=date_range.to)
+            order_filter.update(created_after=date_range.from_, created_before=date_range.to)
         logger.info("sync %s: Amazon orders %s", sync_id, order_filter)
         progress = create_progress_artifact(progress=0.0,
                                             description=f"Amazon orders of {sync_id}")

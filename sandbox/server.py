@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bigledger.money import ISO_4217
+from sandbox.amazon import AmazonSandbox, AmazonSandboxConfig
 from sandbox.paypal import PayPalSandbox, PayPalSandboxConfig
 from sandbox.shopify import ShopifySandbox, ShopifySandboxConfig
 from sandbox.stripe import StripeSandbox, StripeSandboxConfig
@@ -29,6 +30,7 @@ def create_sandbox_app(
     woocommerce: WooCommerceSandboxConfig | None = None,
     paypal: PayPalSandboxConfig | None = None,
     stripe: StripeSandboxConfig | None = None,
+    amazon: AmazonSandboxConfig | None = None,
     **shopify_overrides: Any,
 ) -> Starlette:
     """The composite sandbox app; `app.state.<platform>` is each platform sandbox's state."""
@@ -38,7 +40,8 @@ def create_sandbox_app(
     shopify_sandbox = ShopifySandbox(config)
     woo_sandbox = WooCommerceSandbox(woocommerce)
     platforms = {"shopify": shopify_sandbox, "woocommerce": woo_sandbox,
-                 "paypal": PayPalSandbox(paypal), "stripe": StripeSandbox(stripe)}
+                 "paypal": PayPalSandbox(paypal), "stripe": StripeSandbox(stripe),
+                 "amazon": AmazonSandbox(amazon)}
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "platforms": list(platforms)})
@@ -86,7 +89,13 @@ def serve(
     stripe = StripeSandboxConfig(seed=seed, size=min(size, 2_000), days=60,
                                  start=datetime.combine(date.today() - timedelta(days=70),
                                                         time.min, UTC))
-    app = create_sandbox_app(shopify, woocommerce=woocommerce, paypal=paypal, stripe=stripe)
+    # Amazon's published limits allow one getOrders call a minute after a burst of 20; the
+    # sandbox seller has a plan ten times faster (stated in x-amzn-RateLimit-Limit) so a
+    # demo's orders take seconds, still paced by the connector.
+    amazon = AmazonSandboxConfig(seed=seed, size=min(size, 2_000), throttling=throttling,
+                                 rate_multiplier=10.0)
+    app = create_sandbox_app(shopify, woocommerce=woocommerce, paypal=paypal, stripe=stripe,
+                             amazon=amazon)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

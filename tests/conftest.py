@@ -153,6 +153,19 @@ def stripe_sandbox_config():
                                payout_schedule="daily", refund_percent=10, dispute_percent=5)
 
 
+def amazon_sandbox_config():
+    """The session sandbox's Amazon seller: 120 US orders over the eight weeks from 90 days
+    ago, settled every 14 days; settlement #1 is a cent off (never ties out). Its usage plan
+    is 200 times the published one (stated in x-amzn-RateLimit-Limit), still paced."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from sandbox.amazon import AmazonSandboxConfig
+
+    start = datetime.combine(date.today() - timedelta(days=90), time.min, UTC)
+    return AmazonSandboxConfig(seed=9, size=120, start=start, interval_seconds=40_320,
+                               mismatch_settlements=(1,), rate_multiplier=200)
+
+
 class Sandbox(LiveServer):
     """The platform sandbox on a real port, with helpers to steer it."""
 
@@ -191,7 +204,8 @@ def sandbox_server():
     """One sandbox for the session (300 MYR orders, throttling off); tests reset what they
     change through `reset_sandbox`."""
     server = Sandbox(size=300, seed=11, currency="MYR", throttling=False,
-                     paypal=paypal_sandbox_config(), stripe=stripe_sandbox_config())
+                     paypal=paypal_sandbox_config(), stripe=stripe_sandbox_config(),
+                     amazon=amazon_sandbox_config())
     yield server
     server.stop()
 

@@ -65,7 +65,9 @@ def setup(body: SetupRequest, integrationId: str = id_path()) -> dict[str, Any]:
 
 
 def _account_summary(account: dict[str, Any]) -> dict[str, Any]:
-    keys = ("name", "myshopifyDomain", "currencyCode", "ianaTimezone", "site_url", "orders")
+    keys = ("name", "myshopifyDomain", "currencyCode", "ianaTimezone", "site_url", "orders",
+            "account_id", "default_currency", "country", "business_name", "livemode",
+            "sellerId", "marketplaces")
     return {k: account.get(k) for k in keys if k in account}
 
 

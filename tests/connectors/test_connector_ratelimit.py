@@ -138,6 +138,15 @@ def test_token_bucket_burst_then_rate():
     assert policy.budget().remaining == pytest.approx(1.0)
 
 
+def test_token_bucket_headroom_paces_under_the_stated_rate():
+    time = FakeTime()
+    policy = TokenBucketPolicy(rate=100, burst=1, headroom=0.95, clock=time.clock)
+    assert policy.delay_before() == 0.0
+    assert policy.delay_before() == pytest.approx(1 / 95)  # not 1/100: jitter has room
+    with pytest.raises(ValueError):
+        TokenBucketPolicy(rate=1, burst=1, headroom=1.5)
+
+
 def test_token_bucket_429_drains_and_waits_one_token():
     time = FakeTime()
     policy = TokenBucketPolicy(rate=0.0167, burst=20, clock=time.clock)
