@@ -345,3 +345,83 @@ class SettlementDoc:
     def difference_minor(self) -> int:
         """total − sum of lines (0 when it ties out)."""
         return self.total_minor - self.lines_total_minor
+
+
+# --- migrations from accounting systems (QuickBooks Online, Xero) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAccountDoc:
+    """An account of the source system's chart. Migrated accounts become ledger accounts of
+    their own (so the trial balance compares account by account); standard_account_id is
+    the BigLedger standard account it corresponds to, None when a human must decide."""
+
+    external_id: str
+    code: str | None  # the account number the user sees (QBO AcctNum, Xero Code)
+    name: str
+    full_name: str | None  # with parents, "Expenses:Travel:Meals"
+    source_type: str  # the source's own type (QBO AccountType, Xero Type)
+    source_subtype: str | None  # QBO AccountSubType; Xero has none (its Class goes here)
+    classification: str  # asset | liability | equity | income | expense
+    active: bool
+    currency: str | None
+    parent_external_id: str | None
+    standard_account_id: str | None
+    mapping_note: str  # why it maps there, or what is ambiguous
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDoc:
+    """A customer or supplier with what an accountant needs of it."""
+
+    external_id: str
+    display_name: str
+    first_name: str | None
+    last_name: str | None
+    company_name: str | None
+    email: str | None
+    phone: str | None
+    billing_address: Mapping[str, str] | None  # line1, line2, city, region, postal_code, country
+    shipping_address: Mapping[str, str] | None
+    payment_terms: str | None  # "Net 30", ...
+    currency: str | None
+    balance_minor: int | None  # open balance in the contact's currency, as the source says
+    active: bool
+    is_customer: bool
+    is_supplier: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTransactionDoc:
+    """One transaction of the source's books (invoice, bill, payment, journal ...) and the
+    journal it puts on the ledger, in the company's home currency. A voided, deleted or draft
+    transaction has an empty journal (a reversal when it had been posted)."""
+
+    external_id: str  # unique in the source company, e.g. "Invoice:130"
+    txn_type: str  # invoice | bill | payment | bill_payment | credit_memo | sales_receipt
+    #               | refund_receipt | deposit | transfer | journal_entry | purchase
+    #               | vendor_credit | credit_note | bank_transaction | manual_journal | ...
+    number: str | None
+    txn_date: date
+    currency: str  # the transaction's own currency
+    total_minor: int  # in the transaction's currency
+    status: str  # posted | voided | deleted | draft
+    contact_external_id: str | None
+    memo: str | None
+    source_updated_at: datetime | None
+    journal: JournalDraft  # home currency; account ids are ledger account ids
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalanceLine:
+    """One account of a source's own Trial Balance report (home currency)."""
+
+    account_external_id: str
+    account_name: str
+    debit_minor: int
+    credit_minor: int
+
+    @property
+    def net_minor(self) -> int:
+        """Debit positive, credit negative."""
+        return self.debit_minor - self.credit_minor
