@@ -1,4 +1,4 @@
-"""`make demo`: start the local stack and walk through setup -> sync orders -> status over HTTP.
+"""`make demo`: start the local stack and walk through every capability over HTTP.
 
 Processes started (each stopped on Ctrl-C): a Prefect server (SQLite), the platform sandbox,
 a worker serving the deployments of prefect.yaml, and the API. The ledger is a fresh SQLite
@@ -14,6 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +79,29 @@ def _wait_http(url: str, stack: Stack, timeout: float = 120, what: str = "") -> 
     raise RuntimeError(f"{what or url} did not come up within {timeout:.0f} s")
 
 
+def _wait_deployments(prefect_url: str, stack: Stack, timeout: float = 300) -> int:
+    """Until the worker serves every deployment of prefect.yaml (a run the API starts before
+    its deployment is registered is refused as ORCHESTRATOR_UNAVAILABLE); how many."""
+    from flows.serve import declared_deployments
+
+    wanted = len(declared_deployments())
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack.check()
+        try:
+            response = httpx.post(f"{prefect_url}/deployments/filter", timeout=5,
+                                  json={"limit": 200})
+            # READY: the runner polls it (a deployment left from an earlier demo is not).
+            ready = [d for d in response.json() if d.get("status") == "READY"]
+            if response.status_code == 200 and len(ready) >= wanted:
+                return len(ready)
+        except (httpx.HTTPError, ValueError, AttributeError):
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"the worker did not serve its {wanted} deployments within "
+                       f"{timeout:.0f} s")
+
+
 def _say(text: str = "") -> None:
     print(text, flush=True)
 
@@ -129,8 +155,11 @@ def run_demo() -> int:
         stack.start("worker", [str(BIN / "bigledger"), "worker"], env)
         stack.start("api", [str(BIN / "bigledger"), "api"], env)
         _wait_http(f"{api_url}/docs", stack, what="API")
-        _say(f"  sandbox         {sandbox_url}  (Shopify Admin GraphQL, 500 orders)")
+        _say(f"  sandbox         {sandbox_url}  (Shopify Admin GraphQL and WooCommerce REST, "
+             "500 orders each)")
         _say(f"  API             {api_url}  (API key: {api_key})")
+        served = _wait_deployments(prefect_url, stack)
+        _say(f"  worker          serving the {served} deployments of prefect.yaml")
         _say()
         _walkthrough(api_url, api_key, sandbox_url, stack,
                      f"http://{host}:{settings.prefect_port}")
@@ -151,81 +180,406 @@ def run_demo() -> int:
         stack.stop()
 
 
-def _walkthrough(api_url: str, api_key: str, sandbox_url: str, stack: Stack,
-                 prefect_ui: str) -> None:
-    client = httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {api_key}"},
-                          timeout=60)
+FINISHED = {"completed", "completed_with_errors", "failed", "cancelled"}
+ALL_TIME = {"from": "2020-01-01T00:00:00Z", "to": "2030-12-31T23:59:59Z"}
 
-    def call(method: str, path: str, **kw: Any) -> dict[str, Any]:
-        response = client.request(method, path, **kw)
+
+@dataclass
+class Walk:
+    """What the steps of the walk-through share: the API, the sandbox, the step number and
+    the ids and SKUs earlier steps found for later ones."""
+
+    client: httpx.Client
+    sandbox_url: str
+    stack: Stack
+    prefect_ui: str
+    number: int = 0
+    ids: dict[str, str] = field(default_factory=dict)  # platform -> integration id
+    skus: dict[str, list[str]] = field(default_factory=dict)  # platform -> SKUs sold
+    locations: list[dict[str, str]] = field(default_factory=list)  # the shop's, by the sandbox
+
+    def call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        """One API call; the envelope's data, or the error as an exception."""
+        response = self.client.request(method, path, **kw)
         body = response.json()
         if not body.get("success"):
             raise RuntimeError(f"{method} {path} -> {response.status_code} {body.get('error')}")
         return body["data"]
 
-    catalog = call("GET", "/v1/integrations/available")
-    names = [e["name"] for group in catalog.values() for e in group]
-    _say(f"1. GET /v1/integrations/available -> {', '.join(names)}")
+    def step(self, text: str) -> None:
+        """Print the next numbered step."""
+        self.number += 1
+        _say(f"{self.number}. {text}")
 
-    integration = call("POST", "/v1/integrations/shopify/setup", json={
+    def sync(self, path: str, body: dict[str, Any], note: str = "") -> dict[str, Any]:
+        """Start a sync as its own step, poll it to the end and return the finished sync."""
+        started = self.call("POST", path, json=body)
+        total = next((k for k in started if k.endswith("ToProcess")), None)
+        to_process = (f", {started[total]} {total.removesuffix('ToProcess')} to process"
+                      if total and started[total] else "")
+        self.step(f"POST {path} -> {started['syncId']} {started['status']}{to_process}{note}")
+        return self.finish(started)
+
+    def finish(self, sync: dict[str, Any]) -> dict[str, Any]:
+        """The sync once finished (polled if the answer came before the end); a failed sync
+        stops the demo with its error."""
+        if sync["status"] not in FINISHED:
+            sync = _poll(self.call, sync["syncId"], self.stack)
+        if sync["status"] in {"failed", "cancelled"}:
+            raise RuntimeError(f"sync {sync['syncId']} ({sync['operation']}) {sync['status']}: "
+                               f"{sync.get('error')}")
+        return sync
+
+
+def _walkthrough(api_url: str, api_key: str, sandbox_url: str, stack: Stack,
+                 prefect_ui: str) -> None:
+    # Stock pushes answer when their run ends, within BIGLEDGER_INVENTORY_WAIT_SECONDS.
+    timeout = 60 + get_settings().inventory_wait_seconds
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {api_key}"},
+                      timeout=timeout) as client:
+        walk = Walk(client, sandbox_url, stack, prefect_ui)
+        for step in STEPS:
+            step(walk)
+
+
+# --- the steps, in the order a newcomer sees them (one small function each) ----------------
+
+def step_catalog(w: Walk) -> None:
+    catalog = w.call("GET", "/v1/integrations/available")
+    names = [e["name"] for group in catalog.values() for e in group]
+    w.step(f"GET /v1/integrations/available -> {', '.join(names)}")
+
+
+def step_shopify_setup(w: Walk) -> None:
+    integration = w.call("POST", "/v1/integrations/shopify/setup", json={
         "name": "Demo Shopify Store",
         "credentials": {"shopDomain": "demo-store.myshopify.com",
                         "accessToken": "shpat_sandbox_token"},
-        "settings": {"baseUrl": sandbox_url, "syncOrders": True},
+        "settings": {"baseUrl": w.sandbox_url, "syncOrders": True},
         "mapping": {"defaultTaxCode": "SST", "defaultPaymentAccount": "acc_stripe",
                     "shippingAccount": "acc_shipping", "discountAccount": "acc_discounts"},
     })
-    iid = integration["id"]
-    _say(f"2. POST /v1/integrations/shopify/setup -> {iid}, credentials stored encrypted, "
-         f"shown masked: {integration['credentials']}")
+    w.ids["shopify"] = integration["id"]
+    w.step(f"POST /v1/integrations/shopify/setup -> {integration['id']}, credentials stored "
+           f"encrypted, shown masked: {integration['credentials']}")
 
-    body = {"integrationId": iid,
-            "dateRange": {"from": "2020-01-01T00:00:00Z", "to": "2030-12-31T23:59:59Z"}}
+
+def step_shopify_orders(w: Walk) -> None:
+    body = {"integrationId": w.ids["shopify"], "dateRange": ALL_TIME}
     for attempt in (1, 2):
-        sync = call("POST", "/v1/integrations/shopify/sync-orders", json=body)
-        _say(f"{2 + attempt}. POST /v1/integrations/shopify/sync-orders -> {sync['syncId']} "
-             f"{sync['status']}, {sync['ordersToProcess']} orders to process"
-             + (" (the same sync again: nothing may change)" if attempt == 2 else ""))
-        final = _poll(call, sync["syncId"], stack)
-        _say(f"   finished {final['status']}: processed {final['ordersProcessed']}, created "
-             f"{final['ordersCreated']}, updated {final['ordersUpdated']}, failed "
-             f"{final['ordersFailed']}")
-        _say(f"   Prefect flow run: {prefect_ui}/runs/flow-run/{final['flowRunId']}")
+        final = w.sync("/v1/integrations/shopify/sync-orders", body,
+                       " (the same sync again: nothing may change)" if attempt == 2 else "")
+        _say(f"   finished {final['status']}: {_counts(final, 'orders')}")
+        _say(f"   Prefect flow run: {w.prefect_ui}/runs/flow-run/{final['flowRunId']}")
 
-    orders = call("GET", "/v1/ledger/sales-orders", params={"integrationId": iid, "pageSize": 1})
-    entries = call("GET", "/v1/ledger/journal-entries",
-                   params={"integrationId": iid, "pageSize": 1})
-    _say(f"5. ledger: {orders['total']} sales orders, {entries['total']} journal entries; the "
-         "first entry:")
+
+def step_shopify_ledger(w: Walk) -> None:
+    iid = w.ids["shopify"]
+    orders = w.call("GET", "/v1/ledger/sales-orders", params={"integrationId": iid,
+                                                             "pageSize": 20})
+    entries = w.call("GET", "/v1/ledger/journal-entries",
+                     params={"integrationId": iid, "pageSize": 1})
+    w.skus["shopify"] = _skus(orders["items"])
+    w.step(f"ledger: {orders['total']} sales orders, {entries['total']} journal entries; the "
+           "first entry:")
     for entry in entries["items"][:1]:
         _say(f"   {entry['date']} {entry['memo']} ({entry['currency']})")
         for line in entry["lines"]:
             _say(f"     {line['accountId']:<22} Dr {line['debit']:>10}  Cr {line['credit']:>10}")
-    tb = call("GET", "/v1/ledger/trial-balance")
-    _say("6. GET /v1/ledger/trial-balance:")
+
+
+def step_shopify_products(w: Walk) -> None:
+    final = w.sync("/v1/integrations/shopify/sync-products", {
+        "integrationId": w.ids["shopify"], "syncType": "full", "includeVariants": True,
+        "includeInventory": True, "publishedStatus": "any"})
+    _say(f"   finished {final['status']}: {_counts(final, 'products', 'deleted')}; "
+         f"{final['inventoryUpdated']} stock levels (variant x location) stored")
+
+
+def step_shopify_customers(w: Walk) -> None:
+    final = w.sync("/v1/integrations/shopify/sync-customers",
+                   {"integrationId": w.ids["shopify"], "syncType": "full"})
+    known = final["customersProcessed"] - final["customersCreated"] - final["customersFailed"]
+    _say(f"   finished {final['status']}: {_counts(final, 'customers')}")
+    _say(f"   {known} of them were already ledger customers from "
+         "their orders: matched by Shopify id, then email, never a second customer")
+
+
+def step_shopify_update_inventory(w: Walk) -> None:
+    w.locations = _shopify_locations(w.sandbox_url)
+    where = w.locations[0]
+    sku_set, sku_adjust = w.skus["shopify"][:2]
+    items = [
+        {"sku": sku_set, "locationId": f"shopify_location_{where['id']}", "quantity": 120,
+         "updateType": "set"},
+        {"sku": sku_adjust, "locationId": where["id"], "quantity": -3, "updateType": "adjust"},
+        {"sku": "NO-SUCH-SKU", "locationId": where["id"], "quantity": 5, "updateType": "set"},
+    ]
+    answer = w.call("POST", "/v1/integrations/shopify/update-inventory",
+                    json={"integrationId": w.ids["shopify"], "items": items})
+    waited = answer["status"] in FINISHED
+    w.step(f"POST /v1/integrations/shopify/update-inventory ({len(items)} items at "
+           f"{where['name']} {where['id']}) -> {answer['syncId']} {answer['status']}"
+           + ("" if waited else ", still running: polling"))
+    final = w.finish(answer)
+    for r in final["results"] or []:
+        outcome = (f"applied, now {r['newQuantity']}" if r["applied"]
+                   else f"{r['error']['code']} ({r['error']['message']})")
+        _say(f"   {r['updateType']:<6} {r['quantity']:>4}  {r['sku']:<14} -> {outcome}")
+
+
+def step_woocommerce_orders(w: Walk) -> None:
+    from sandbox.woocommerce.config import DEFAULT_CONSUMER_KEY, DEFAULT_CONSUMER_SECRET
+
+    iid = "int_woocommerce_demo"
+    # The spec's body: credentials travel with the sync, are checked against the store and
+    # stored encrypted on the integration (created under this id); the flow gets the id only.
+    final = w.sync("/v1/integrations/woocommerce/sync-orders", {
+        "integrationId": iid,
+        "credentials": {"siteUrl": w.sandbox_url, "consumerKey": DEFAULT_CONSUMER_KEY,
+                        "consumerSecret": DEFAULT_CONSUMER_SECRET},
+        "dateRange": {"from": "2024-01-01", "to": "2030-12-31"},
+        "orderStatus": ["processing", "completed"]})
+    w.ids["woocommerce"] = iid
+    _say(f"   finished {final['status']}: {_counts(final, 'orders')}")
+    orders = w.call("GET", "/v1/ledger/sales-orders", params={"integrationId": iid,
+                                                             "pageSize": 20})
+    w.skus["woocommerce"] = _skus(orders["items"])
+    first = orders["items"][0]
+    lines = ", ".join(f"{ln['quantity']} x {ln['sku']}" for ln in first["lines"])
+    _say(f"   ledger: {orders['total']} WooCommerce sales orders, e.g. #{first['orderNumber']} "
+         f"{first['status']} {first['currency']} {first['total']} ({lines})")
+
+
+def step_woocommerce_products(w: Walk) -> None:
+    final = w.sync("/v1/integrations/woocommerce/sync-products",
+                   {"integrationId": w.ids["woocommerce"], "syncType": "full"})
+    _say(f"   finished {final['status']}: {_counts(final, 'products')}; "
+         f"{final['inventoryUpdated']} stock levels stored")
+
+
+def step_inventory_fan_out(w: Walk) -> None:
+    shop_sku, woo_sku = w.skus["shopify"][0], w.skus["woocommerce"][0]
+    # Per SKU a total and per-location quantities: each channel takes what is its own
+    # (Shopify its locations, WooCommerce the total); the Amazon warehouse is nobody's here.
+    items = [
+        {"sku": shop_sku, "quantity": 150, "locations": [
+            *({"externalId": f"shopify_location_{loc['id']}", "quantity": q}
+              for loc, q in zip(w.locations, (100, 40), strict=False)),
+            {"externalId": "amazon_warehouse_456", "quantity": 10}]},
+        {"sku": woo_sku, "quantity": 42, "locations": []},
+    ]
+    channels = [w.ids["shopify"], w.ids["woocommerce"]]
+    answer = w.call("POST", "/v1/integrations/inventory-sync",
+                    json={"items": items, "integrationIds": channels})
+    w.step(f"POST /v1/integrations/inventory-sync ({len(items)} SKUs to {len(channels)} "
+           f"channels at once, one Prefect task per channel) -> {answer['syncId']} "
+           f"{answer['status']}")
+    final = w.finish(answer)
+    _say(f"   channels updated {final['channelsUpdated']}, failed {final['channelsFailed']}; "
+         f"stock levels set {final['inventoryUpdated']}, refused {final['inventoryFailed']}")
+    for channel in final["channels"] or []:
+        results = "; ".join(
+            f"{r['sku']}@{r['location']} "
+            + (f"= {r['quantity']}" if r["applied"] else (r["error"] or {}).get("code", "?"))
+            for r in channel["results"])
+        _say(f"   {channel['platform']:<11} {channel['status']}: {results or channel['error']}")
+
+
+def _setup(w: Walk, platform: str, name: str, credentials: dict[str, str]) -> str:
+    """Set an integration up against the sandbox (settings.baseUrl points it there)."""
+    integration = w.call("POST", f"/v1/integrations/{platform}/setup", json={
+        "name": name, "credentials": credentials, "settings": {"baseUrl": w.sandbox_url},
+        "mapping": {}})
+    w.ids[platform] = integration["id"]
+    return integration["id"]
+
+
+def _clearing(w: Walk, platform: str, account: str) -> str:
+    """'USD 0.00' per currency: the clearing account of one integration's books."""
+    tb = w.call("GET", "/v1/ledger/trial-balance", params={"integrationId": w.ids[platform]})
+    rows = [a for a in tb["accounts"] if a["accountId"] == account]
+    return ", ".join(f"{a['currency']} {a['balance']['amount']}" for a in rows) or "empty"
+
+
+def _days_back(days: int) -> dict[str, str]:
+    today = date.today()
+    return {"from": (today - timedelta(days=days)).isoformat(), "to": today.isoformat()}
+
+
+def step_amazon_mws_refused(w: Walk) -> None:
+    # The spec's example body still carries MWS keys; MWS is retired.
+    r = w.client.post("/v1/integrations/amazon/sync-orders", json={
+        "integrationId": "int_amazon_789",
+        "credentials": {"sellerId": "A1234567890123", "mwsAccessKey": "AKIAI1234567890ABCDEF",
+                        "mwsSecretKey": "secret_key_1234567890abcdef",
+                        "marketplaceId": "ATVPDKIKX0DER"},
+        "dateRange": {"from": "2024-01-01T00:00:00Z", "to": "2024-01-31T23:59:59Z"}})
+    error = r.json()["error"]
+    w.step(f"POST /v1/integrations/amazon/sync-orders with the spec's MWS keys -> "
+           f"{r.status_code} {error['code']}")
+    _say(f"   {error['message']}")
+
+
+def step_amazon_orders(w: Walk) -> None:
+    from sandbox.amazon.config import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_REFRESH_TOKEN,
+        DEFAULT_SELLER_ID,
+    )
+
+    iid = _setup(w, "amazon", "Demo Amazon seller", {
+        "sellerId": DEFAULT_SELLER_ID, "marketplaceId": "ATVPDKIKX0DER",
+        "clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
+        "refreshToken": DEFAULT_REFRESH_TOKEN})
+    final = w.sync("/v1/integrations/amazon/sync-orders", {
+        "integrationId": iid, "dateRange": _days_back(89),
+        "orderStatus": ["Shipped", "Delivered", "Unshipped"]},
+        " (SP-API, paced by the plan Amazon states)")
+    _say(f"   finished {final['status']}: {_counts(final, 'orders')}")
+
+
+def step_amazon_settlements(w: Walk) -> None:
+    final = w.sync("/v1/integrations/amazon/sync-fees", {
+        "integrationId": w.ids["amazon"], "reportType": "settlement",
+        "dateRange": _days_back(89)})
+    _say(f"   finished {final['status']}: settlements posted {final['settlementsPosted']}, "
+         f"flagged {final['settlementsFlagged']} (reports {final['reportsProcessed']})")
+    for row in (final["settlements"] or [])[:4]:
+        _say(f"   {row['settlementId']} {row['status']:<7} deposit {row['depositDate']} "
+             f"total {row['totalMinor']} = lines {row['linesTotalMinor']} "
+             f"(fees {row.get('commissionsMinor', 0) + row.get('fba_feesMinor', 0)}) "
+             f"{row['currency']} minor units")
+    _say(f"   Amazon clearing left for orders not yet settled: "
+         f"{_clearing(w, 'amazon', 'acc_amazon')}")
+
+
+def step_stripe_payments(w: Walk) -> None:
+    from sandbox.stripe.config import DEFAULT_SECRET_KEY
+
+    iid = _setup(w, "stripe", "Demo Stripe account", {"secretKey": DEFAULT_SECRET_KEY})
+    final = w.sync("/v1/integrations/stripe/sync-payments", {
+        "integrationId": iid, "dateRange": {"from": "2020-01-01T00:00:00Z",
+                                            "to": "2030-12-31T23:59:59Z"},
+        "includeRefunds": True, "includeChargebacks": True, "includeFees": True})
+    _say(f"   finished {final['status']}: payments processed {final['paymentsProcessed']}, "
+         f"created {final['paymentsCreated']}, refunds {final['refundsProcessed']}, "
+         f"chargebacks {final['chargebacksProcessed']}, fees recorded "
+         f"{final['feesRecorded']}, totalAmount {final['totalAmount']} "
+         f"totalFees {final['totalFees']} {final['currency'] or ''}")
+    _say(f"   Stripe clearing once every payout is in: {_clearing(w, 'stripe', 'acc_stripe')}")
+
+
+def step_paypal_transactions(w: Walk) -> None:
+    from sandbox.paypal.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    iid = _setup(w, "paypal", "Demo PayPal account",
+                 {"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET})
+    final = w.sync("/v1/integrations/paypal/sync-transactions", {
+        "integrationId": iid, "dateRange": _days_back(110)},
+        " (110 days: four windows of at most 31 days)")
+    _say(f"   finished {final['status']}: payments processed {final['paymentsProcessed']}, "
+         f"refunds {final['refundsProcessed']}, chargebacks {final['chargebacksProcessed']}, "
+         f"withdrawals {final['payoutsProcessed']}, totalAmount {final['totalAmount']} "
+         f"{final['currency'] or ''}")
+    _say(f"   PayPal clearing once every withdrawal is in: "
+         f"{_clearing(w, 'paypal', 'acc_paypal')}")
+
+
+def step_trial_balance(w: Walk) -> None:
+    tb = w.call("GET", "/v1/ledger/trial-balance")
+    w.step("GET /v1/ledger/trial-balance (every integration):")
+    width = max((len(acc["name"]) for acc in tb["accounts"]), default=0)
     for acc in tb["accounts"]:
-        _say(f"   {acc['code']} {acc['name']:<34} {acc['currency']} "
+        _say(f"   {acc['code']} {acc['name']:<{width}} {acc['currency']} "
              f"Dr {acc['debit']['amount']:>12}  Cr {acc['credit']['amount']:>12}")
     for cur, totals in tb["totals"].items():
         _say(f"   total {cur}: Dr {totals['debit']['amount']} = Cr {totals['credit']['amount']}"
              f" (difference {totals['difference']['amount']})")
     _say(f"   balanced: {tb['balanced']}")
-    status = call("GET", f"/v1/integrations/{iid}/status")
-    _say(f"7. GET /v1/integrations/{iid}/status -> {status['status']}, last sync "
-         f"{status['lastSync']}, last 24h {status['statistics']['last24Hours']}")
 
 
-def _poll(call, sync_id: str, stack: Stack, timeout: float = 600) -> dict[str, Any]:
+def step_status(w: Walk) -> None:
+    w.step("GET /v1/integrations/{integrationId}/status, for each integration:")
+    for iid in w.ids.values():
+        status = w.call("GET", f"/v1/integrations/{iid}/status")
+        _say(f"   {iid} -> {status['status']}, last sync {status['lastSync']}, "
+             f"last 24h {status['statistics']['last24Hours']}")
+
+
+STEPS: tuple[Callable[[Walk], None], ...] = (
+    step_catalog,
+    step_shopify_setup,
+    step_shopify_orders,
+    step_shopify_ledger,
+    step_shopify_products,
+    step_shopify_customers,
+    step_shopify_update_inventory,
+    step_woocommerce_orders,
+    step_woocommerce_products,
+    step_inventory_fan_out,
+    step_amazon_mws_refused,
+    step_amazon_orders,
+    step_amazon_settlements,
+    step_stripe_payments,
+    step_paypal_transactions,
+    # Every capability adds its steps above; the books and health are shown last.
+    step_trial_balance,
+    step_status,
+)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _counts(sync: dict[str, Any], noun: str, *extra: str) -> str:
+    """'orders processed 500, created 500, updated 0, failed 0' from the sync's counters."""
+    verbs = ("processed", "created", "updated", "failed", *extra)
+    return f"{noun} " + ", ".join(f"{v} {sync[noun + v.capitalize()]}" for v in verbs)
+
+
+def _skus(orders: list[dict[str, Any]]) -> list[str]:
+    """The distinct SKUs the orders sold, in order of first sale."""
+    return list(dict.fromkeys(ln["sku"] for o in orders for ln in o["lines"] if ln["sku"]))
+
+
+def _shopify_locations(sandbox_url: str) -> list[dict[str, str]]:
+    """The shop's locations, asked of the Shopify sandbox itself (a merchant reads them in
+    the Shopify admin): [{id, name}]."""
+    version = get_settings().shopify_api_version
+    response = httpx.post(
+        f"{sandbox_url}/admin/api/{version}/graphql.json", timeout=30,
+        headers={"X-Shopify-Access-Token": "shpat_sandbox_token"},
+        json={"query": "{ locations(first: 10) { nodes { legacyResourceId name } } }"})
+    response.raise_for_status()
+    nodes = response.json()["data"]["locations"]["nodes"]
+    return [{"id": n["legacyResourceId"], "name": n["name"]} for n in nodes]
+
+
+def _progress(sync: dict[str, Any]) -> str:
+    """'120/500 orders' (or '120 products' when the total is not known up front)."""
+    done = next((k for k in sync if k.endswith("Processed")), None)
+    if done is None:
+        return "running"
+    noun = done.removesuffix("Processed")
+    total = sync.get(f"{noun}ToProcess")
+    return f"{sync[done]}/{total} {noun}" if total else f"{sync[done]} {noun}"
+
+
+def _poll(call: Callable[..., dict[str, Any]], sync_id: str, stack: Stack,
+          timeout: float = 600) -> dict[str, Any]:
+    """Poll GET /v1/integrations/syncs/{id} until the sync finishes, printing its progress
+    whenever it changes."""
     deadline = time.monotonic() + timeout
-    last = None
+    last, said_at = None, -60.0
     while time.monotonic() < deadline:
         stack.check()
         sync = call("GET", f"/v1/integrations/syncs/{sync_id}")
-        if sync["status"] in {"completed", "completed_with_errors", "failed", "cancelled"}:
+        if sync["status"] in FINISHED:
             return sync
-        line = f"   ... {sync['status']}: {sync['ordersProcessed']}/{sync['ordersToProcess']}"
-        if line != last:
+        line = f"   ... {sync['status']}: {_progress(sync)}"
+        if line != last and time.monotonic() - said_at >= 5:  # compact: every 5 s at most
             _say(line)
-            last = line
+            last, said_at = line, time.monotonic()
         time.sleep(1)
     raise RuntimeError(f"sync {sync_id} did not finish within {timeout:.0f} s")

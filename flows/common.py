@@ -45,8 +45,8 @@ def pipeline(fetch: Callable[[str | None], Any], process: Callable[[dict[str, An
         if page["has_next_page"]:
             pending = fetch(page["end_cursor"])
         if page["records"] or (process_last_page and not page["has_next_page"]):
+            done += len(page["records"])  # counted first: process may free the records
             process(page)
-            done += len(page["records"])
             forget_task_results()
             if total:
                 update_progress_artifact(progress_id, progress=min(100.0, 100.0 * done / total))

@@ -189,6 +189,7 @@ def _run_bulk(
             mapped = map_records(integration_id, "shopify.order", quote(records))
             if incremental and records:
                 marks.append(high_water(records))
+            records.clear()  # the raw orders are mapped: free them while the batch loads
             # The stream's mark moves once, with the very last batch: slices run in created
             # order, so an earlier batch's updatedAt mark could skip orders still to come.
             final = last_slice and not page["has_next_page"]
@@ -221,6 +222,7 @@ def _run_pages(
         records = page["records"]
         mapped = map_records(integration_id, "shopify.order", quote(records))
         mark = high_water(records) if incremental else None
+        records.clear()  # the raw orders are mapped: free them while the batch loads
         load_orders(
             integration_id, sync_id, "shopify.order", quote(mapped),
             resume_cursor=page["end_cursor"],

@@ -81,19 +81,24 @@ def serve(
     # Shopify also trades in non-ISO codes (USDC) that a WooCommerce store cannot.
     woo_currency = currency.upper() if currency.upper() in ISO_4217 else "USD"
     woocommerce = WooCommerceSandboxConfig(seed=seed, size=size, currency=woo_currency)
-    # Payment histories end today (PayPal keeps three years and publishes with a lag).
-    recent = datetime.combine(date.today() - timedelta(days=90), time.min, UTC)
-    paypal = PayPalSandboxConfig(seed=seed, size=min(size, 2_000), start=recent, days=90)
+    # Payment histories lie in the recent past (PayPal keeps three years and publishes with
+    # a lag; Amazon keeps reports 90 days), with their refunds and payouts all done.
+    def days_ago(days: int) -> datetime:
+        return datetime.combine(date.today() - timedelta(days=days), time.min, UTC)
+
+    paypal = PayPalSandboxConfig(seed=seed, size=min(size, 2_000), start=days_ago(100),
+                                 days=60)
     # Stripe's history (charges, then refunds, disputes and payouts a few days later) ends
     # in the past too.
     stripe = StripeSandboxConfig(seed=seed, size=min(size, 2_000), days=60,
-                                 start=datetime.combine(date.today() - timedelta(days=70),
-                                                        time.min, UTC))
+                                 start=days_ago(70))
     # Amazon's published limits allow one getOrders call a minute after a burst of 20; the
-    # sandbox seller has a plan ten times faster (stated in x-amzn-RateLimit-Limit) so a
+    # sandbox seller has a plan 50 times faster (stated in x-amzn-RateLimit-Limit) so a
     # demo's orders take seconds, still paced by the connector.
-    amazon = AmazonSandboxConfig(seed=seed, size=min(size, 2_000), throttling=throttling,
-                                 rate_multiplier=10.0)
+    amazon_orders = min(size, 2_000)
+    amazon = AmazonSandboxConfig(seed=seed, size=amazon_orders, throttling=throttling,
+                                 rate_multiplier=50, start=days_ago(85),
+                                 interval_seconds=max(4, 60 * 86_400 // max(amazon_orders, 1)))
     app = create_sandbox_app(shopify, woocommerce=woocommerce, paypal=paypal, stripe=stripe,
                              amazon=amazon)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
