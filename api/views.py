@@ -74,7 +74,11 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
         for name in ("channelsUpdated", "channelsFailed", "inventoryUpdated",
                      "inventoryFailed"):
             view[name] = int(counters.get(name, 0))
-        view["channels"] = run.get("result")
+        result = run.get("result")
+        # {channels, unrouted}; syncs recorded before unrouted locations were kept: a list
+        view["channels"] = result.get("channels") if isinstance(result, dict) else result
+        view["unroutedLocations"] = (result.get("unrouted", []) if isinstance(result, dict)
+                                     else [])
     if run["operation"].endswith("update_inventory"):
         view["itemsToProcess"] = run.get("records_to_process")
         view["inventoryUpdated"] = int(counters.get("inventoryUpdated", 0))

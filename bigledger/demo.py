@@ -384,6 +384,9 @@ def step_inventory_fan_out(w: Walk) -> None:
             + (f"= {r['quantity']}" if r["applied"] else (r["error"] or {}).get("code", "?"))
             for r in channel["results"])
         _say(f"   {channel['platform']:<11} {channel['status']}: {results or channel['error']}")
+    for u in final.get("unroutedLocations") or []:
+        _say(f"   {'(none)':<11} {u['sku']}@{u['location']} {u['error']['code']}: "
+             f"{u['error']['message']}")
 
 
 def _setup(w: Walk, platform: str, name: str, credentials: dict[str, str]) -> str:

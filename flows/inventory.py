@@ -12,7 +12,7 @@ from prefect import flow, unmapped
 from prefect.runtime import flow_run
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasks.fanout import push_channel_stock
+from tasks.fanout import push_channel_stock, unrouted_locations
 from tasks.sync_runs import finish_sync_run, open_sync_run, record_sync_result
 
 
@@ -64,7 +64,9 @@ def fan_out(
             channels.append({"integrationId": integration_id, "status": "failed",
                              "error": message, "results": []})
     failed = [c for c in channels if c["status"] == "failed"]
-    record_sync_result(sync_id, channels, {
+    platforms = {c.get("platform") for c in channels if c.get("platform")}
+    unrouted = unrouted_locations(payload, platforms)
+    record_sync_result(sync_id, {"channels": channels, "unrouted": unrouted}, {
         "channelsUpdated": sum(c["status"] == "completed" for c in channels),
         "channelsFailed": sum(c["status"] == "failed" for c in channels),
         "inventoryUpdated": sum(r["applied"] for c in channels for r in c["results"]),

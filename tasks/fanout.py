@@ -38,6 +38,27 @@ def push_channel_stock(integration_id: str, items: list[dict[str, Any]]) -> dict
             "status": "completed", "results": results}
 
 
+def location_platform(external_id: str) -> str | None:
+    """Which platform's location an externalId names (Shopify's `shopify_location_123`,
+    `123` or gid), None when no connected kind of channel has it (an Amazon warehouse)."""
+    return "shopify" if shopify_location_gid(external_id) is not None else None
+
+
+def unrouted_locations(items: list[dict[str, Any]], platforms: set[str]) -> list[dict]:
+    """The per-location quantities none of the pushed channels takes: reported, so a caller
+    sees that `amazon_warehouse_456` went nowhere rather than silence."""
+    out = []
+    for item in items:
+        for loc in item.get("locations") or []:
+            if location_platform(str(loc["externalId"])) not in platforms:
+                out.append({"sku": item["sku"], "location": loc["externalId"],
+                            "quantity": loc["quantity"], "applied": False,
+                            "error": {"code": "NO_CHANNEL",
+                                      "message": "no channel in this push has this location; "
+                                                 "its quantity counts only in the SKU's total"}})
+    return out
+
+
 def _push_shopify(connector: Any, integration_id: str, items: list[dict]) -> list[dict]:
     skus = connector.resolve_skus([i["sku"] for i in items])
     known = {loc["id"] for loc in connector.list_locations()}

@@ -56,6 +56,7 @@ def test_the_demo_walks_through_every_step(sqlite_only, stack, prefect_api,  # n
     assert "orders processed 300, created 0, updated 0, failed 0" in out, out  # the re-run
     assert "NO-SUCH-SKU    -> UNKNOWN_SKU" in out, out
     assert re.search(r"woocommerce completed: .*= 42", out), out
+    assert "@amazon_warehouse_456 NO_CHANNEL" in out, out
     assert "INVALID_CREDENTIALS" in out and "MWS" in out, out
     assert re.search(r"settlements posted [1-9]\d*, flagged 1", out), out
     assert re.search(r"Stripe clearing once every payout is in: JPY 0, KWD 0\.000, USD 0\.00",

@@ -38,7 +38,10 @@ def test_fan_out_with_one_channel_down_then_back(ledger_engine, sandbox):
     httpx.post(f"{sandbox.url}/__sandbox/woocommerce/control",
                json={"faults": {"token_revoked": True}})
     down = fan_out(integration_ids=[shop, woo], items=items)
-    channels = {c["integrationId"]: c for c in down["result"]}
+    channels = {c["integrationId"]: c for c in down["result"]["channels"]}
+    # the Amazon warehouse belongs to no channel of this push: said so, not dropped
+    assert [(u["location"], u["error"]["code"]) for u in down["result"]["unrouted"]] == [
+        ("amazon_warehouse_456", "NO_CHANNEL")]
     assert down["status"] == "completed_with_errors"
     assert channels[woo]["status"] == "failed" and "AUTH_FAILED" in channels[woo]["error"]
     shop_results = channels[shop]["results"]
@@ -48,7 +51,7 @@ def test_fan_out_with_one_channel_down_then_back(ledger_engine, sandbox):
     httpx.post(f"{sandbox.url}/__sandbox/woocommerce/control", json={"clear_faults": True})
     back = fan_out(integration_ids=[shop, woo], items=items)
     assert back["status"] == "completed"
-    woo_results = {c["integrationId"]: c for c in back["result"]}[woo]["results"]
+    woo_results = {c["integrationId"]: c for c in back["result"]["channels"]}[woo]["results"]
     assert {r["sku"]: (r["applied"], r["quantity"]) for r in woo_results} == {
         sku: (False, None), "SKU-0010": (True, 42)}  # each channel knows its own SKUs
 
