@@ -63,5 +63,3 @@ def test_the_demo_walks_through_every_step(sqlite_only, stack, prefect_api,  # n
                      out), out
     assert "PayPal clearing once every withdrawal is in: USD 0.00" in out, out
     assert "balanced: True" in out, out
-    with capsys.disabled():
-        print("\n" + out)

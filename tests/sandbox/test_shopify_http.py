@@ -134,7 +134,8 @@ def test_health_route_of_the_composite_app():
     app = create_sandbox_app(size=5)
     client = TestClient(app)
     assert client.get("/__sandbox/health").json() == {
-        "status": "ok", "platforms": ["shopify", "woocommerce"]}
+        "status": "ok",
+        "platforms": ["shopify", "woocommerce", "paypal", "stripe", "amazon"]}
     response = client.post(
         GRAPHQL_PATH, json={"query": SHOP_QUERY}, headers={"X-Shopify-Access-Token": TOKEN}
     )
