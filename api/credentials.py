@@ -11,6 +11,7 @@ from connectors.factory import (
     build_connector,
     check_connection,
     check_credentials,
+    merge_tokens,
     storable_credentials,
 )
 from ledger.db import transaction
@@ -42,13 +43,15 @@ def integration_for_sync(platform: str, integration_id: str,
     check_credentials(platform, credentials)  # before anything is dropped or stored
     credentials = storable_credentials(platform, credentials)
     settings = integration.settings if integration else {}
-    connector = build_connector(platform, credentials, settings)
+    rotated: dict[str, Any] = {}  # a rotating refresh token used by the check is kept
+    connector = build_connector(platform, credentials, settings, on_tokens=rotated.update)
     try:
         check_connection(connector)
     finally:
         close = getattr(connector, "close", None)
         if close:
             close()
+    credentials = merge_tokens(credentials, rotated) if rotated else credentials
     with transaction() as conn:
         if integration is None:
             return create_integration(conn, platform, name, credentials, {}, {},

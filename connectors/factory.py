@@ -16,7 +16,10 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "amazon": ("sellerId", "marketplaceId", "clientId", "clientSecret", "refreshToken"),
     "stripe": ("secretKey",),
     "paypal": ("clientId", "clientSecret"),
+    "quickbooks": ("realmId", "clientId", "clientSecret", "refreshToken"),
 }
+# Platforms whose refresh tokens rotate: the newest must be stored the moment it arrives.
+ROTATING_TOKENS = {"quickbooks", "xero"}
 # Fields a platform used to need and no longer accepts; never stored.
 RETIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "amazon": ("mwsAccessKey", "mwsSecretKey", "mwsAuthToken"),
@@ -45,8 +48,23 @@ def storable_credentials(platform: str, credentials: dict[str, Any]) -> dict[str
     return {k: v for k, v in credentials.items() if k not in retired}
 
 
-def build_connector(platform: str, credentials: dict[str, Any], settings: dict[str, Any]):
-    """A connector instance for the platform; `settings.baseUrl` points it at a sandbox."""
+def merge_tokens(credentials: dict[str, Any], tokens: dict[str, Any]) -> dict[str, Any]:
+    """The credentials with a token response's rotated refresh token and current access
+    token (and its expiry, epoch seconds) folded in."""
+    merged = dict(credentials)
+    if tokens.get("refresh_token"):
+        merged["refreshToken"] = tokens["refresh_token"]
+    if tokens.get("access_token"):
+        merged["accessToken"] = tokens["access_token"]
+        merged["accessTokenExpiresAt"] = tokens.get("expires_at")
+    return merged
+
+
+def build_connector(platform: str, credentials: dict[str, Any], settings: dict[str, Any],
+                    on_tokens: Any = None):
+    """A connector instance for the platform; `settings.baseUrl` points it at a sandbox.
+    `on_tokens(tokens)` receives every token response of a platform whose refresh tokens
+    rotate, synchronously, before the new token is used (the caller stores it)."""
     check_credentials(platform, credentials)
     if platform == "shopify":
         from connectors.shopify import ShopifyConnector
@@ -71,6 +89,18 @@ def build_connector(platform: str, credentials: dict[str, Any], settings: dict[s
 
         # settings: baseUrl (a sandbox), tokenUrl, region for marketplaces not in the table
         return AmazonConnector.from_credentials(credentials, settings)
+    if platform == "quickbooks":
+        from connectors.quickbooks import SANDBOX_BASE_URL as QBO_SANDBOX
+        from connectors.quickbooks import QuickBooksConnector
+
+        base = settings.get("baseUrl") or (
+            QBO_SANDBOX if settings.get("environment") == "sandbox" else None)
+        return QuickBooksConnector(
+            credentials["realmId"].strip(), credentials["clientId"].strip(),
+            credentials["clientSecret"].strip(), credentials["refreshToken"].strip(),
+            access_token=credentials.get("accessToken"),
+            access_token_expires_at=credentials.get("accessTokenExpiresAt"),
+            base_url=base, token_url=settings.get("tokenUrl"), on_tokens=on_tokens)
     if platform == "stripe":
         from connectors.stripe import StripeConnector
 

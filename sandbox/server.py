@@ -19,6 +19,7 @@ from starlette.routing import Route
 from bigledger.money import ISO_4217
 from sandbox.amazon import AmazonSandbox, AmazonSandboxConfig
 from sandbox.paypal import PayPalSandbox, PayPalSandboxConfig
+from sandbox.quickbooks import QuickBooksSandbox, QuickBooksSandboxConfig
 from sandbox.shopify import ShopifySandbox, ShopifySandboxConfig
 from sandbox.stripe import StripeSandbox, StripeSandboxConfig
 from sandbox.woocommerce import WooCommerceSandbox, WooCommerceSandboxConfig
@@ -31,6 +32,7 @@ def create_sandbox_app(
     paypal: PayPalSandboxConfig | None = None,
     stripe: StripeSandboxConfig | None = None,
     amazon: AmazonSandboxConfig | None = None,
+    quickbooks: QuickBooksSandboxConfig | None = None,
     **shopify_overrides: Any,
 ) -> Starlette:
     """The composite sandbox app; `app.state.<platform>` is each platform sandbox's state."""
@@ -41,7 +43,7 @@ def create_sandbox_app(
     woo_sandbox = WooCommerceSandbox(woocommerce)
     platforms = {"shopify": shopify_sandbox, "woocommerce": woo_sandbox,
                  "paypal": PayPalSandbox(paypal), "stripe": StripeSandbox(stripe),
-                 "amazon": AmazonSandbox(amazon)}
+                 "amazon": AmazonSandbox(amazon), "quickbooks": QuickBooksSandbox(quickbooks)}
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "platforms": list(platforms)})
@@ -99,8 +101,9 @@ def serve(
     amazon = AmazonSandboxConfig(seed=seed, size=amazon_orders, throttling=throttling,
                                  rate_multiplier=50, start=days_ago(85),
                                  interval_seconds=max(4, 60 * 86_400 // max(amazon_orders, 1)))
+    quickbooks = QuickBooksSandboxConfig(seed=seed, size=min(size, 2_000))
     app = create_sandbox_app(shopify, woocommerce=woocommerce, paypal=paypal, stripe=stripe,
-                             amazon=amazon)
+                             amazon=amazon, quickbooks=quickbooks)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

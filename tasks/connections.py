@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from connectors.factory import build_connector
+from connectors.factory import ROTATING_TOKENS, build_connector, merge_tokens
 from ledger.db import transaction
-from ledger.integrations import IntegrationRecord, get_integration
+from ledger.integrations import IntegrationRecord, get_integration, update_integration
 from ledger.migrate import ensure_schema
 
 _lock = threading.Lock()
@@ -33,8 +33,29 @@ def connector_for(integration: IntegrationRecord) -> Any:
         if connector is None:
             for old in [k for k in _cache if k[0] == integration.id]:
                 _cache.pop(old)
+            saver = (_token_saver(integration.id)
+                     if integration.platform in ROTATING_TOKENS else None)
             connector = build_connector(
-                integration.platform, integration.credentials(), integration.settings
+                integration.platform, integration.credentials(), integration.settings,
+                on_tokens=saver,
             )
             _cache[key] = connector
         return connector
+
+
+def _token_saver(integration_id: str):
+    """Store a rotated refresh token (encrypted) the moment it arrives, in its own committed
+    transaction before the new token is used: a crash after this loses nothing, and the
+    token the platform has already retired is never the one left on file."""
+
+    def save(tokens: dict[str, Any]) -> None:
+        with transaction() as conn:
+            current = get_integration(conn, integration_id)
+            record = update_integration(conn, integration_id,
+                                        credentials=merge_tokens(current.credentials(), tokens))
+        with _lock:
+            # The same connector keeps serving: re-key it under the new credentials.
+            for key in [k for k in _cache if k[0] == integration_id]:
+                _cache[(integration_id, record.credentials_encrypted)] = _cache.pop(key)
+
+    return save

@@ -13,7 +13,12 @@ from api.orchestrator import flow_run_state
 from api.schemas import SetupRequest
 from api.views import integration_view, iso, sync_view
 from bigledger.errors import InvalidCredentials, NotFound
-from connectors.factory import build_connector, check_connection, check_credentials
+from connectors.factory import (
+    build_connector,
+    check_connection,
+    check_credentials,
+    merge_tokens,
+)
 from ledger.db import transaction
 from ledger.integrations import create_integration, get_integration
 from ledger.mapping import validate_mapping
@@ -51,15 +56,18 @@ def setup(body: SetupRequest, integrationId: str = id_path()) -> dict[str, Any]:
     check_credentials(platform, body.credentials)
     with transaction() as conn:
         validate_mapping(conn, body.mapping)
-    connector = build_connector(platform, body.credentials, body.settings)
+    rotated: dict[str, Any] = {}  # a rotating refresh token used by the check is kept
+    connector = build_connector(platform, body.credentials, body.settings,
+                                on_tokens=rotated.update)
     try:
         account = check_connection(connector)  # AuthFailed here means nothing is saved
     finally:
         close = getattr(connector, "close", None)
         if close:
             close()
+    credentials = merge_tokens(body.credentials, rotated) if rotated else body.credentials
     with transaction() as conn:
-        record = create_integration(conn, platform, body.name, body.credentials,
+        record = create_integration(conn, platform, body.name, credentials,
                                     body.settings, body.mapping)
     return ok(integration_view(record, {"connection": _account_summary(account)}))
 
