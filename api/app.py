@@ -13,7 +13,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import require_api_key
 from api.envelope import ExactJSONResponse, error_response
-from api.routes import amazon, integrations, inventory, ledger, payments, shopify, woocommerce
+from api.routes import (
+    amazon,
+    integrations,
+    inventory,
+    ledger,
+    payments,
+    quickbooks,
+    shopify,
+    woocommerce,
+)
 from bigledger.errors import ErrorCode, IntegrationError
 from bigledger.settings import get_settings
 from ledger.migrate import ensure_schema
@@ -87,7 +96,7 @@ def create_app() -> FastAPI:
     protected = [Depends(require_api_key)]
     for router in (inventory.router, integrations.router, shopify.router, woocommerce.router,
                    amazon.router, payments.stripe_router, payments.paypal_router,
-                   ledger.router):
+                   quickbooks.router, ledger.router):
         app.include_router(router, dependencies=protected)
 
     @app.exception_handler(IntegrationError)

@@ -39,7 +39,7 @@ CATALOG: dict[str, list[dict[str, Any]]] = {
 }
 
 # Catalog ids whose setup this build can complete (a connector exists).
-SETUP_READY = {"shopify", "woocommerce", "stripe", "paypal", "amazon"}
+SETUP_READY = {"shopify", "woocommerce", "stripe", "paypal", "amazon", "quickbooks"}
 
 
 def catalog_ids() -> set[str]:

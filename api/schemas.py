@@ -189,3 +189,76 @@ class PayPalSyncTransactionsRequest(PaymentSyncSwitches):
                                 pattern=r"^[A-Za-z0-9_\-]+$")
     credentials: PayPalCredentials | None = None
     date_range: DayOrTimeRange | None = Field(default=None, alias="dateRange")
+
+
+class QuickBooksCredentials(SpecModel):
+    """The spec's QuickBooks credentials: the app's client id and secret, the company's
+    OAuth tokens and its id (companyId, QuickBooks' realmId)."""
+
+    client_id: str = Field(alias="clientId", min_length=1, max_length=500)
+    client_secret: str = Field(alias="clientSecret", min_length=1, max_length=500)
+    refresh_token: str = Field(alias="refreshToken", min_length=1, max_length=2000)
+    access_token: str | None = Field(default=None, alias="accessToken", max_length=5000)
+    company_id: str | None = Field(default=None, alias="companyId", pattern=r"^\d{1,32}$")
+    realm_id: str | None = Field(default=None, alias="realmId", pattern=r"^\d{1,32}$")
+
+    @model_validator(mode="after")
+    def _company(self) -> QuickBooksCredentials:
+        if not (self.company_id or self.realm_id):
+            raise ValueError("credentials need companyId (the QuickBooks realm id)")
+        return self
+
+    def stored(self) -> dict[str, str]:
+        """The credentials as the integration keeps them (realmId names the company)."""
+        out = {"realmId": self.company_id or self.realm_id or "", "clientId": self.client_id,
+               "clientSecret": self.client_secret, "refreshToken": self.refresh_token}
+        if self.access_token:
+            out["accessToken"] = self.access_token
+        return out
+
+
+class QuickBooksRequest(SpecModel):
+    """What every QuickBooks migration body carries: the integration (or the company's
+    credentials, which create it under int_quickbooks_<companyId>)."""
+
+    integration_id: str | None = Field(default=None, alias="integrationId", min_length=1,
+                                       max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    credentials: QuickBooksCredentials | None = None
+
+    @model_validator(mode="after")
+    def _who(self) -> QuickBooksRequest:
+        if not (self.integration_id or self.credentials):
+            raise ValueError("send integrationId or credentials")
+        return self
+
+
+class ExportCoaOptions(SpecModel):
+    include_inactive: bool = Field(default=False, alias="includeInactive", strict=True)
+    map_to_standard: bool = Field(default=True, alias="mapToStandard", strict=True)
+
+
+class QuickBooksExportCoaRequest(QuickBooksRequest):
+    """POST /v1/integrations/quickbooks/export-coa."""
+
+    options: ExportCoaOptions = Field(default_factory=ExportCoaOptions)
+
+
+class CustomerMigrationOptions(SpecModel):
+    include_vendors: bool = Field(default=True, alias="includeVendors", strict=True)
+
+
+class QuickBooksMigrateCustomersRequest(QuickBooksRequest):
+    """POST /v1/integrations/quickbooks/migrate-customers."""
+
+    options: CustomerMigrationOptions = Field(default_factory=CustomerMigrationOptions)
+
+
+class QuickBooksMigrateTransactionsRequest(QuickBooksRequest):
+    """POST /v1/integrations/quickbooks/migrate-transactions."""
+
+    date_range: DayOrTimeRange | None = Field(default=None, alias="dateRange")
+    transaction_types: list[Literal[
+        "journal_entry", "invoice", "credit_memo", "sales_receipt", "refund_receipt",
+        "payment", "bill", "vendor_credit", "bill_payment", "purchase", "deposit",
+        "transfer"]] | None = Field(default=None, alias="transactionTypes", max_length=12)
+    batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=1000)

@@ -62,7 +62,7 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
         view["ordersToProcess"] = run.get("records_to_process")
         for name in ORDER_COUNTERS:
             view[name] = int(counters.get(name, 0))
-    if run["operation"].endswith("sync_customers"):
+    if run["operation"].endswith(("sync_customers", "migrate_customers")):
         for name in ("customersProcessed", "customersCreated", "customersUpdated",
                      "customersFailed"):
             view[name] = int(counters.get(name, 0))
@@ -88,6 +88,18 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
         for name in PAYMENT_COUNTERS:
             view[name] = int(counters.get(name, 0))
         view.update(payment_totals(counters))
+    if run["operation"].endswith("export_coa"):
+        result = run.get("result") or {}
+        view["accountsProcessed"] = int(counters.get("accountsProcessed", 0))
+        view["accountsCreated"] = int(counters.get("accountsCreated", 0))
+        view["accounts"] = result.get("accounts")
+        view["needsDecision"] = [a for a in result.get("accounts") or []
+                                 if a.get("needsDecision")]
+    if run["operation"].endswith(("migrate_transactions", "full_migration")):
+        for name in ("transactionsProcessed", "transactionsCreated", "transactionsUpdated",
+                     "transactionsFailed", "journalEntriesPosted"):
+            view[name] = int(counters.get(name, 0))
+        view["trialBalance"] = (run.get("result") or {}).get("trialBalance")
     if run["operation"] == "amazon.sync_fees":
         for name in SETTLEMENT_COUNTERS:
             view[name] = int(counters.get(name, 0))

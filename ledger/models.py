@@ -157,7 +157,11 @@ class ExternalRef(Timestamps, Base):
 
 
 class Account(Base):
+    """A ledger account: the standard chart's, or one migrated from an accounting system
+    (integration_id and external_id set), linked to the standard account it corresponds to."""
+
     __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("integration_id", "external_id"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -166,6 +170,16 @@ class Account(Base):
     subtype: Mapped[str | None] = mapped_column(String(40))
     normal_balance: Mapped[str] = mapped_column(String(6))  # debit | credit
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Migrated accounts only:
+    integration_id: Mapped[str | None] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    source_code: Mapped[str | None] = mapped_column(String(40))  # the number users know
+    full_name: Mapped[str | None] = mapped_column(String(500))
+    source_type: Mapped[str | None] = mapped_column(String(64))
+    source_subtype: Mapped[str | None] = mapped_column(String(64))
+    parent_id: Mapped[str | None] = mapped_column(String(64))
+    standard_account_id: Mapped[str | None] = mapped_column(String(64))
+    mapping_note: Mapped[str | None] = mapped_column(Text)
 
 
 class TaxCode(Base):
@@ -194,6 +208,17 @@ class Customer(Timestamps, Base):
     first_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(400))
+    # What accounting migrations bring (contacts of QuickBooks and Xero):
+    company_name: Mapped[str | None] = mapped_column(String(400))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    billing_address: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
+    shipping_address: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
+    payment_terms: Mapped[str | None] = mapped_column(String(100))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    balance_minor: Mapped[int | None] = mapped_column(Money)
+    is_customer: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    is_supplier: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
 
 class Product(Timestamps, Base):
@@ -373,6 +398,30 @@ class SettlementLine(Base):
     amount_minor: Mapped[int] = mapped_column(Money)
     category: Mapped[str] = mapped_column(String(32))
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+
+
+class SourceTransaction(Timestamps, Base):
+    """A transaction migrated from an accounting system (invoice, bill, payment, journal...);
+    its journal is posted under source_type '<platform>.transaction'."""
+
+    __tablename__ = "source_transactions"
+    __table_args__ = (
+        UniqueConstraint("integration_id", "external_id"),
+        Index("ix_source_transactions_integration_date", "integration_id", "txn_date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    txn_type: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str | None] = mapped_column(String(64))
+    txn_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(String(20))  # posted | voided | deleted | draft
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"))
+    memo: Mapped[str | None] = mapped_column(Text)
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- the books -----------------------------------------------------------------------

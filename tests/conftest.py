@@ -79,10 +79,13 @@ def ledger_url(request, tmp_path_factory) -> str:
 
 
 DATA_TABLES = ["journal_lines", "journal_entries", "sales_order_lines", "sales_orders",
+               "source_transactions",
                "settlement_lines", "settlements", "payments",
                "inventory_levels", "locations",
                "customers", "product_variants", "products", "external_refs", "record_errors",
-               "sync_cursors", "sync_runs", "integrations"]
+               "sync_cursors", "sync_runs",
+               # migrated accounts go, the seeded standard chart stays
+               "accounts WHERE integration_id IS NOT NULL", "integrations"]
 
 
 @pytest.fixture
@@ -166,6 +169,14 @@ def amazon_sandbox_config():
                                mismatch_settlements=(1,), rate_multiplier=200)
 
 
+def quickbooks_sandbox_config():
+    """The session sandbox's QuickBooks company: 150 transactions over the first half of 2024
+    (some voided, some deleted), rotating refresh tokens, fast limits."""
+    from sandbox.quickbooks import QuickBooksSandboxConfig
+
+    return QuickBooksSandboxConfig(seed=4, size=150, days=180, throttling=False)
+
+
 class Sandbox(LiveServer):
     """The platform sandbox on a real port, with helpers to steer it."""
 
@@ -205,7 +216,7 @@ def sandbox_server():
     change through `reset_sandbox`."""
     server = Sandbox(size=300, seed=11, currency="MYR", throttling=False,
                      paypal=paypal_sandbox_config(), stripe=stripe_sandbox_config(),
-                     amazon=amazon_sandbox_config())
+                     amazon=amazon_sandbox_config(), quickbooks=quickbooks_sandbox_config())
     yield server
     server.stop()
 
