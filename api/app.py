@@ -22,6 +22,7 @@ from api.routes import (
     quickbooks,
     shopify,
     woocommerce,
+    xero,
 )
 from bigledger.errors import ErrorCode, IntegrationError
 from bigledger.settings import get_settings
@@ -96,7 +97,7 @@ def create_app() -> FastAPI:
     protected = [Depends(require_api_key)]
     for router in (inventory.router, integrations.router, shopify.router, woocommerce.router,
                    amazon.router, payments.stripe_router, payments.paypal_router,
-                   quickbooks.router, ledger.router):
+                   quickbooks.router, xero.router, ledger.router):
         app.include_router(router, dependencies=protected)
 
     @app.exception_handler(IntegrationError)

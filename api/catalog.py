@@ -35,11 +35,14 @@ CATALOG: dict[str, list[dict[str, Any]]] = {
     "accounting": [
         _entry("quickbooks", "QuickBooks Online", "Migrate data from QuickBooks Online",
                "accounting", ["data_migration", "chart_of_accounts_sync"], False, False),
+        # Not in the spec's catalog (its Xero section is TODO); designed like QuickBooks'.
+        _entry("xero", "Xero", "Migrate an organisation's books from Xero", "accounting",
+               ["data_migration", "chart_of_accounts_sync"], False, False),
     ],
 }
 
 # Catalog ids whose setup this build can complete (a connector exists).
-SETUP_READY = {"shopify", "woocommerce", "stripe", "paypal", "amazon", "quickbooks"}
+SETUP_READY = {"shopify", "woocommerce", "stripe", "paypal", "amazon", "quickbooks", "xero"}
 
 
 def catalog_ids() -> set[str]:

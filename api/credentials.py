@@ -25,7 +25,8 @@ from ledger.integrations import (
 
 def integration_for_sync(platform: str, integration_id: str,
                          credentials: dict[str, Any] | None, name: str,
-                         needed: str) -> IntegrationRecord:
+                         needed: str, settings: dict[str, Any] | None = None
+                         ) -> IntegrationRecord:  # fmt: skip
     """The integration a sync runs on. Credentials in the body are validated (a refused key
     answers AUTH_FAILED and stores nothing) and saved; without them the integration must
     exist already (`needed` names the fields in the error)."""
@@ -39,10 +40,14 @@ def integration_for_sync(platform: str, integration_id: str,
             raise InvalidCredentials(
                 f"integration {integration_id!r} does not exist: send credentials ({needed}) "
                 "or set it up first")
+        if settings and any(integration.settings.get(k) != v for k, v in settings.items()):
+            with transaction() as conn:
+                integration = update_integration(conn, integration.id,
+                                                 settings={**integration.settings, **settings})
         return integration
     check_credentials(platform, credentials)  # before anything is dropped or stored
     credentials = storable_credentials(platform, credentials)
-    settings = integration.settings if integration else {}
+    settings = {**(integration.settings if integration else {}), **(settings or {})}
     rotated: dict[str, Any] = {}  # a rotating refresh token used by the check is kept
     connector = build_connector(platform, credentials, settings, on_tokens=rotated.update)
     try:
@@ -54,6 +59,7 @@ def integration_for_sync(platform: str, integration_id: str,
     credentials = merge_tokens(credentials, rotated) if rotated else credentials
     with transaction() as conn:
         if integration is None:
-            return create_integration(conn, platform, name, credentials, {}, {},
+            return create_integration(conn, platform, name, credentials, settings, {},
                                       integration_id=integration_id)
-        return update_integration(conn, integration.id, credentials=credentials)
+        return update_integration(conn, integration.id, credentials=credentials,
+                                  settings=settings)

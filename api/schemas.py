@@ -262,3 +262,32 @@ class QuickBooksMigrateTransactionsRequest(QuickBooksRequest):
         "payment", "bill", "vendor_credit", "bill_payment", "purchase", "deposit",
         "transfer"]] | None = Field(default=None, alias="transactionTypes", max_length=12)
     batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=1000)
+
+
+class XeroCredentials(SpecModel):
+    client_id: str = Field(alias="clientId", min_length=1, max_length=500)
+    client_secret: str = Field(alias="clientSecret", min_length=1, max_length=500)
+    refresh_token: str = Field(alias="refreshToken", min_length=1, max_length=2000)
+    access_token: str | None = Field(default=None, alias="accessToken", max_length=5000)
+
+
+class XeroFullMigrationRequest(SpecModel):
+    """POST /v1/integrations/xero/full-migration (designed here; the spec leaves it TODO)."""
+
+    integration_id: str | None = Field(default=None, alias="integrationId", min_length=1,
+                                       max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    credentials: XeroCredentials | None = None
+    tenant_id: str | None = Field(default=None, alias="tenantId",
+                                  pattern=r"^[0-9A-Fa-f\-]{8,64}$")
+    date_range: DayOrTimeRange | None = Field(default=None, alias="dateRange")
+    include: list[Literal["accounts", "contacts", "invoices", "credit_notes", "payments",
+                          "bank_transactions", "manual_journals"]] | None = Field(
+        default=None, max_length=7)
+    dry_run: bool = Field(default=False, alias="dryRun", strict=True)
+    batch_size: int | None = Field(default=None, alias="batchSize", ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _who(self) -> XeroFullMigrationRequest:
+        if not (self.integration_id or (self.credentials and self.tenant_id)):
+            raise ValueError("send integrationId, or credentials with tenantId")
+        return self

@@ -100,6 +100,7 @@ def sync_view(run: dict[str, Any]) -> dict[str, Any]:
                      "transactionsFailed", "journalEntriesPosted"):
             view[name] = int(counters.get(name, 0))
         view["trialBalance"] = (run.get("result") or {}).get("trialBalance")
+        view["dryRun"] = (run.get("result") or {}).get("dryRun")
     if run["operation"] == "amazon.sync_fees":
         for name in SETTLEMENT_COUNTERS:
             view[name] = int(counters.get(name, 0))

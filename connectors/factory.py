@@ -17,6 +17,7 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "stripe": ("secretKey",),
     "paypal": ("clientId", "clientSecret"),
     "quickbooks": ("realmId", "clientId", "clientSecret", "refreshToken"),
+    "xero": ("clientId", "clientSecret", "refreshToken"),
 }
 # Platforms whose refresh tokens rotate: the newest must be stored the moment it arrives.
 ROTATING_TOKENS = {"quickbooks", "xero"}
@@ -101,6 +102,16 @@ def build_connector(platform: str, credentials: dict[str, Any], settings: dict[s
             access_token=credentials.get("accessToken"),
             access_token_expires_at=credentials.get("accessTokenExpiresAt"),
             base_url=base, token_url=settings.get("tokenUrl"), on_tokens=on_tokens)
+    if platform == "xero":
+        from connectors.xero import XeroConnector
+
+        return XeroConnector(
+            credentials["clientId"].strip(), credentials["clientSecret"].strip(),
+            credentials["refreshToken"].strip(), tenant_id=settings.get("tenantId"),
+            access_token=credentials.get("accessToken"),
+            access_token_expires_at=credentials.get("accessTokenExpiresAt"),
+            base_url=settings.get("baseUrl"), identity_url=settings.get("identityUrl"),
+            on_tokens=on_tokens)
     if platform == "stripe":
         from connectors.stripe import StripeConnector
 

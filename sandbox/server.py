@@ -23,6 +23,7 @@ from sandbox.quickbooks import QuickBooksSandbox, QuickBooksSandboxConfig
 from sandbox.shopify import ShopifySandbox, ShopifySandboxConfig
 from sandbox.stripe import StripeSandbox, StripeSandboxConfig
 from sandbox.woocommerce import WooCommerceSandbox, WooCommerceSandboxConfig
+from sandbox.xero import XeroSandbox, XeroSandboxConfig
 
 
 def create_sandbox_app(
@@ -33,6 +34,7 @@ def create_sandbox_app(
     stripe: StripeSandboxConfig | None = None,
     amazon: AmazonSandboxConfig | None = None,
     quickbooks: QuickBooksSandboxConfig | None = None,
+    xero: XeroSandboxConfig | None = None,
     **shopify_overrides: Any,
 ) -> Starlette:
     """The composite sandbox app; `app.state.<platform>` is each platform sandbox's state."""
@@ -43,7 +45,8 @@ def create_sandbox_app(
     woo_sandbox = WooCommerceSandbox(woocommerce)
     platforms = {"shopify": shopify_sandbox, "woocommerce": woo_sandbox,
                  "paypal": PayPalSandbox(paypal), "stripe": StripeSandbox(stripe),
-                 "amazon": AmazonSandbox(amazon), "quickbooks": QuickBooksSandbox(quickbooks)}
+                 "amazon": AmazonSandbox(amazon), "quickbooks": QuickBooksSandbox(quickbooks),
+                 "xero": XeroSandbox(xero)}
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "platforms": list(platforms)})
@@ -102,8 +105,9 @@ def serve(
                                  rate_multiplier=50, start=days_ago(85),
                                  interval_seconds=max(4, 60 * 86_400 // max(amazon_orders, 1)))
     quickbooks = QuickBooksSandboxConfig(seed=seed, size=min(size, 2_000))
+    xero = XeroSandboxConfig(seed=seed, size=min(size, 2_000), throttling=throttling)
     app = create_sandbox_app(shopify, woocommerce=woocommerce, paypal=paypal, stripe=stripe,
-                             amazon=amazon, quickbooks=quickbooks)
+                             amazon=amazon, quickbooks=quickbooks, xero=xero)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

@@ -177,6 +177,14 @@ def quickbooks_sandbox_config():
     return QuickBooksSandboxConfig(seed=4, size=150, days=180, throttling=False)
 
 
+def xero_sandbox_config():
+    """The session sandbox's two Xero organisations: 150 documents each over the first half
+    of 2024 (voided, deleted and draft ones among them), Xero's minute limit."""
+    from sandbox.xero import XeroSandboxConfig
+
+    return XeroSandboxConfig(seed=7, size=150, days=180)
+
+
 class Sandbox(LiveServer):
     """The platform sandbox on a real port, with helpers to steer it."""
 
@@ -216,7 +224,8 @@ def sandbox_server():
     change through `reset_sandbox`."""
     server = Sandbox(size=300, seed=11, currency="MYR", throttling=False,
                      paypal=paypal_sandbox_config(), stripe=stripe_sandbox_config(),
-                     amazon=amazon_sandbox_config(), quickbooks=quickbooks_sandbox_config())
+                     amazon=amazon_sandbox_config(), quickbooks=quickbooks_sandbox_config(),
+                     xero=xero_sandbox_config())
     yield server
     server.stop()
 

@@ -19,4 +19,7 @@ def test_every_flow_the_api_starts_has_a_deployment_that_builds():
     api_flows = {name for name in started if f"{name}/default" in built}
     assert {"shopify-sync-orders", "shopify-sync-products", "shopify-sync-customers",
             "shopify-update-inventory", "woocommerce-sync-orders", "woocommerce-sync-catalog",
-            "inventory-fan-out"} <= api_flows
+            "inventory-fan-out", "amazon-sync-orders", "amazon-sync-fees",
+            "stripe-sync-payments", "paypal-sync-transactions", "quickbooks-export-coa",
+            "quickbooks-migrate-customers", "quickbooks-migrate-transactions",
+            "xero-full-migration"} <= api_flows

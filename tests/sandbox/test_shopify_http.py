@@ -135,7 +135,8 @@ def test_health_route_of_the_composite_app():
     client = TestClient(app)
     assert client.get("/__sandbox/health").json() == {
         "status": "ok",
-        "platforms": ["shopify", "woocommerce", "paypal", "stripe", "amazon", "quickbooks"]}
+        "platforms": ["shopify", "woocommerce", "paypal", "stripe", "amazon", "quickbooks",
+                      "xero"]}
     response = client.post(
         GRAPHQL_PATH, json={"query": SHOP_QUERY}, headers={"X-Shopify-Access-Token": TOKEN}
     )
