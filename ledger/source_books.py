@@ -156,15 +156,24 @@ def load_transaction_batch(
                  "integration_id": integration_id, "external_id": e,
                  "created_at": now, "updated_at": now} for e in new]
         bulk_insert(conn, SourceTransaction.__table__, rows)
+        # A deletion arrives as a stub (no date, no amounts): the row keeps what it was and
+        # only its status changes, and its reversal takes the transaction's own date.
+        deleted = [e for e in changed if latest[e].status == "deleted"]
+        original_dates = dict(conn.execute(
+            select(SourceTransaction.external_id, SourceTransaction.txn_date).where(
+                SourceTransaction.integration_id == integration_id,
+                SourceTransaction.external_id.in_(deleted))).all()) if deleted else {}
         for e in changed:
+            values = ({"status": "deleted"} if e in original_dates
+                      else _txn_values(latest[e], contacts))
             conn.execute(update(SourceTransaction).where(SourceTransaction.id == ids[e])
-                         .values(updated_at=now, **_txn_values(latest[e], contacts)))
+                         .values(updated_at=now, **values))
         drafts = {e: latest[e].journal for e in new + changed}
         posted = posted_positions(conn, integration_id, source_type, changed) if changed else {}
         # A change is dated the transaction's own date, as the source books have it (a void
-        # in QuickBooks or Xero takes the transaction off its original period), so the
-        # ledger's trial balance matches the source's at every date.
-        entries = plan_entries(integration_id, source_type, drafts, posted)
+        # or a deletion in QuickBooks or Xero takes the transaction off its original
+        # period), so the ledger's trial balance matches the source's at every date.
+        entries = plan_entries(integration_id, source_type, drafts, posted, original_dates)
         post_entries(conn, entries)
         counts.entries_posted = len(entries)
         bulk_insert(conn, ExternalRef.__table__, [

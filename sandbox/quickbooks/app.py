@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.quickbooks.config import QuickBooksSandboxConfig
-from sandbox.quickbooks.data import LIST_ENTITIES, TRANSACTION_ENTITIES, Company
+from sandbox.quickbooks.data import LIST_ENTITIES, TRANSACTION_ENTITIES, Company, Deleted
 from sandbox.quickbooks.ledger import GeneralLedger, trial_balance_report
 from sandbox.quickbooks.query import (
     Query,
@@ -150,13 +150,23 @@ class FaultsSpec(BaseModel):
             plan.delay_ms = self.slow.delay_ms
 
 
+class DeleteSpec(BaseModel):
+    """A transaction to delete: its entity (JournalEntry, Purchase, Transfer ...) and Id."""
+
+    model_config = ConfigDict(extra="forbid")
+    entity: str
+    id: str
+
+
 class ControlRequest(BaseModel):
     """Body of POST /__sandbox/quickbooks/control; every key optional, applied in order.
 
     `config` changes QuickBooksSandboxConfig fields (a dataset field regenerates the
     company); `expire_access_tokens` ends every access token now; `revoke_all` kills every
     grant; `advance_seconds` moves the sandbox clock on (token lifetimes, rotation interval,
-    throttle windows).
+    throttle windows); `delete` deletes one transaction now, as a user deleting it in
+    QuickBooks would (gone from queries and the Trial Balance, reported by CDC);
+    `regenerate` builds the company afresh from its config (undoes deletions).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -166,6 +176,8 @@ class ControlRequest(BaseModel):
     expire_access_tokens: bool = False
     revoke_all: bool = False
     advance_seconds: float | None = Field(None, ge=0)
+    delete: DeleteSpec | None = None
+    regenerate: bool = False
     reset_stats: bool = False
 
 
@@ -212,7 +224,10 @@ class QuickBooksSandbox:
     def ledger(self) -> GeneralLedger:
         """The company's general ledger (postings behind the Trial Balance)."""
         if self._ledger is None:
-            _ = self.company
+            company = self.company  # builds company and ledger when neither exists yet
+            if self._ledger is None:  # the company changed (a deletion): derive it again
+                self._ledger = GeneralLedger(company)
+                self._ledger.apply_current_balances()
         assert self._ledger is not None
         return self._ledger
 
@@ -263,8 +278,22 @@ class QuickBooksSandbox:
             self.tokens.expire_access_tokens()
         if spec.revoke_all:
             self.tokens.revoke_all()
+        if spec.regenerate:
+            self._company = self._ledger = None
+        if spec.delete is not None:
+            self._delete(spec.delete.entity, spec.delete.id)
         if spec.reset_stats:
             self.stats = Stats()
+
+    def _delete(self, entity: str, record_id: str) -> None:
+        records = self.company.txns.get(entity)
+        record = next((r for r in records or () if r.get("Id") == record_id), None)
+        if record is None:
+            raise ValueError(f"no {entity} {record_id} to delete")
+        records.remove(record)
+        self.company.deleted.append(
+            Deleted(entity, record_id, datetime.fromtimestamp(self.now(), UTC), record))
+        self._ledger = None  # the postings are derived again without it
 
     def state(self) -> dict[str, Any]:
         """What GET /__sandbox/quickbooks/control shows."""

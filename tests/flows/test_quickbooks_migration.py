@@ -163,3 +163,50 @@ def test_a_migration_killed_half_way_resumes_to_the_same_books(ledger_engine, qu
                                  .where(JournalEntry.kind == "original")
                                  .group_by(JournalEntry.source_id)).all()
     assert all(n == 1 for _, n in originals)
+
+
+def test_a_transaction_deleted_in_quickbooks_comes_off_the_books_on_the_next_run(
+        ledger_engine, quickbooks):
+    from flows.quickbooks import migrate_transactions
+    from ledger.models import JournalEntry
+
+    iid = make_integration(ledger_engine, quickbooks.url, fresh_grant(quickbooks))
+    first = migrate_transactions(integration_id=iid, date_range=FIRST_HALF)
+    assert first["status"] == "completed"
+    company = quickbooks.platform("quickbooks").company
+    victim = next(r for r in company.txns["JournalEntry"]
+                  if r["TxnDate"] <= "2024-06-30" and float(r.get("TotalAmt") or 0))
+    try:
+        quickbooks.control_platform("quickbooks", delete={"entity": "JournalEntry",
+                                                          "id": victim["Id"]})
+        again = migrate_transactions(integration_id=iid, date_range=FIRST_HALF)
+        assert again["status"] == "completed", again
+        assert again["result"]["trialBalance"]["matched"]
+        with ledger_engine.connect() as conn:
+            status = conn.execute(select(SourceTransaction.status).where(
+                SourceTransaction.external_id == f"JournalEntry:{victim['Id']}")).scalar_one()
+            kinds = list(conn.execute(select(JournalEntry.kind).where(
+                JournalEntry.source_id == f"JournalEntry:{victim['Id']}")
+                .order_by(JournalEntry.sequence)).scalars())
+        assert status == "deleted" and kinds == ["original", "reversal"]
+    finally:
+        quickbooks.control_platform("quickbooks", regenerate=True)
+
+
+def test_tokens_expiring_and_rotating_throughout_a_long_migration(ledger_engine, quickbooks):
+    from flows.quickbooks import export_coa, migrate_transactions
+    from tasks import connections
+
+    iid = make_integration(ledger_engine, quickbooks.url, fresh_grant(quickbooks))
+    # Access tokens that live two seconds; every refresh rotates the refresh token.
+    quickbooks.control_platform("quickbooks", config={"access_token_ttl_seconds": 2})
+    try:
+        issued = quickbooks.platform("quickbooks").stats.tokens_issued
+        run = migrate_transactions(integration_id=iid, date_range=FIRST_HALF, batch_size=10)
+        assert run["status"] == "completed", run
+        assert quickbooks.platform("quickbooks").stats.tokens_issued - issued >= 2
+        # What is on file works for a process that starts from scratch.
+        connections._cache.clear()
+        assert export_coa(integration_id=iid)["status"] == "completed"
+    finally:
+        quickbooks.control_platform("quickbooks", config={"access_token_ttl_seconds": 3600})
