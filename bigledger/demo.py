@@ -490,6 +490,104 @@ def step_paypal_transactions(w: Walk) -> None:
          f"{_clearing(w, 'paypal', 'acc_paypal')}")
 
 
+def step_quickbooks_chart(w: Walk) -> None:
+    from sandbox.quickbooks.config import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_REALM_ID,
+        DEFAULT_REFRESH_TOKEN,
+    )
+
+    iid = _setup(w, "quickbooks", "Demo QuickBooks company", {
+        "realmId": DEFAULT_REALM_ID, "clientId": DEFAULT_CLIENT_ID,
+        "clientSecret": DEFAULT_CLIENT_SECRET, "refreshToken": DEFAULT_REFRESH_TOKEN})
+    answer = w.call("POST", "/v1/integrations/quickbooks/export-coa", json={
+        "integrationId": iid, "options": {"includeInactive": True, "mapToStandard": True}})
+    w.step(f"POST /v1/integrations/quickbooks/export-coa -> {answer['syncId']} "
+           f"{answer['status']}")
+    final = w.finish(answer)
+    accounts = final["accounts"] or []
+    mapped = [a for a in accounts if a["standardAccountId"]]
+    _say(f"   {len(accounts)} accounts imported as ledger accounts, {len(mapped)} mapped to "
+         f"the standard chart, {len(final['needsDecision'])} need a decision, e.g.")
+    for a in (mapped[:2] + final["needsDecision"][:1]):
+        _say(f"   {a['type']} / {a['subtype']} {a['name']!r} -> "
+             f"{a['standardAccountId'] or a['note']}")
+
+
+def step_quickbooks_migration(w: Walk) -> None:
+    iid = w.ids["quickbooks"]
+    final = w.sync("/v1/integrations/quickbooks/migrate-customers", {"integrationId": iid})
+    _say(f"   finished {final['status']}: {_counts(final, 'customers')}")
+    final = w.sync("/v1/integrations/quickbooks/migrate-transactions", {
+        "integrationId": iid, "dateRange": {"from": "2024-01-01", "to": "2024-06-30"},
+        "batchSize": 100})
+    _say(f"   finished {final['status']}: transactions processed "
+         f"{final['transactionsProcessed']}, journal entries {final['journalEntriesPosted']}")
+    _proof(final)
+
+
+def _proof(final: dict[str, Any]) -> None:
+    proof = final["trialBalance"] or {}
+    _say(f"   trial balance at {proof.get('asOf')} against the source's own report: "
+         f"{proof.get('accountsCompared', 0) - proof.get('accountsDifferent', 0)} of "
+         f"{proof.get('accountsCompared')} accounts match to the cent "
+         f"({'matched' if proof.get('matched') else 'NOT matched'})")
+    for row in (proof.get("accounts") or [])[:3]:
+        _say(f"     {row['name'][:30]:<30} source {row['source']:>12}  ledger "
+             f"{row['ledger']:>12}")
+
+
+def step_xero_migration(w: Walk) -> None:
+    from sandbox.xero.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    tenant = _xero_tenants(w.sandbox_url)[-1]
+    integration = w.call("POST", "/v1/integrations/xero/setup", json={
+        "name": "Demo Xero organisation",
+        "credentials": {"clientId": DEFAULT_CLIENT_ID, "clientSecret": DEFAULT_CLIENT_SECRET,
+                        "refreshToken": _fresh_xero_token(w.sandbox_url)},
+        "settings": {"baseUrl": w.sandbox_url, "tenantId": tenant["tenantId"]},
+        "mapping": {}})
+    w.ids["xero"] = iid = integration["id"]
+    body = {"integrationId": iid, "dateRange": {"from": "2024-01-01", "to": "2024-06-30"}}
+    dry = w.sync("/v1/integrations/xero/full-migration", {**body, "dryRun": True},
+                 f" (dry run, organisation {tenant['tenantName']!r})")
+    plan = dry["dryRun"] or {}
+    _say(f"   would create: accounts {plan.get('accounts', {}).get('wouldCreate')}, contacts "
+         f"{plan.get('contacts', {}).get('wouldCreate')}, invoices and bills "
+         f"{plan.get('Invoices', {}).get('wouldCreate')}, payments "
+         f"{plan.get('Payments', {}).get('wouldCreate')}; nothing written")
+    final = w.sync("/v1/integrations/xero/full-migration", body)
+    _say(f"   finished {final['status']}: transactions processed "
+         f"{final['transactionsProcessed']}, journal entries {final['journalEntriesPosted']}")
+    _proof(final)
+
+
+def _xero_tenants(sandbox_url: str) -> list[dict[str, str]]:
+    """The organisations the sandbox's grant reaches (a user picks one in Xero's consent
+    screen; the demo asks /connections the way an app does)."""
+    from sandbox.xero.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    token = httpx.post(f"{sandbox_url}/connect/token", timeout=30,
+                       auth=(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET),
+                       data={"grant_type": "refresh_token",
+                             "refresh_token": _fresh_xero_token(sandbox_url)})
+    token.raise_for_status()
+    answer = httpx.get(f"{sandbox_url}/connections", timeout=30, headers={
+        "Authorization": f"Bearer {token.json()['access_token']}"})
+    answer.raise_for_status()
+    return answer.json()
+
+
+def _fresh_xero_token(sandbox_url: str) -> str:
+    """A new grant's refresh token (what the user's "Allow access" in Xero gives an app;
+    the sandbox issues one on request). Xero's refresh tokens are single-use."""
+    token = f"xero_rt_demo_lookup_{secrets.token_hex(8)}"
+    httpx.post(f"{sandbox_url}/__sandbox/xero/control", json={"add_refresh_token": token},
+               timeout=30).raise_for_status()
+    return token
+
+
 def step_trial_balance(w: Walk) -> None:
     tb = w.call("GET", "/v1/ledger/trial-balance")
     w.step("GET /v1/ledger/trial-balance (every integration):")
@@ -527,6 +625,9 @@ STEPS: tuple[Callable[[Walk], None], ...] = (
     step_amazon_settlements,
     step_stripe_payments,
     step_paypal_transactions,
+    step_quickbooks_chart,
+    step_quickbooks_migration,
+    step_xero_migration,
     # Every capability adds its steps above; the books and health are shown last.
     step_trial_balance,
     step_status,
