@@ -7,6 +7,7 @@ file under .bigledger/demo/ each time.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -201,7 +203,7 @@ class Walk:
     def call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         """One API call; the envelope's data, or the error as an exception."""
         response = self.client.request(method, path, **kw)
-        body = response.json()
+        body = json.loads(response.content, parse_float=Decimal)  # money stays exact
         if not body.get("success"):
             raise RuntimeError(f"{method} {path} -> {response.status_code} {body.get('error')}")
         return body["data"]

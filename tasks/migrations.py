@@ -55,9 +55,10 @@ def import_contact_batch(integration_id: str, sync_id: str | None,
     with transaction() as conn:
         _, counts = import_contacts(conn, integration_id, docs)
         if sync_id:
+            # customers* count every contact (the spec's word), suppliers* the vendors among
             add_counters(conn, sync_id, {
-                "customersProcessed": sum(d.is_customer for d in docs),
-                "suppliersProcessed": sum(d.is_supplier and not d.is_customer for d in docs),
+                "customersProcessed": len(docs),
+                "suppliersProcessed": sum(d.is_supplier for d in docs),
                 "customersCreated": counts.created, "customersUpdated": counts.updated})
     return asdict(counts)
 
