@@ -20,7 +20,7 @@ from connectors.shopify import ShopifyConnector
 from connectors.shopify_queries import ORDER_LINE_ITEMS_QUERY, ORDERS_QUERY
 from ledger.ids import stable_id
 from ledger.migrate import upgrade
-from ledger.orders import content_hash
+from ledger.refs import content_hash
 from transforms.documents import PostingAccounts
 from transforms.shopify_orders import order_to_documents
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
 from ledger.models import ExternalRef, InventoryLevel, Location, Product, ProductVariant, utcnow
-from ledger.orders import content_hash
+from ledger.refs import content_hash
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures, set_cursor
 
 if TYPE_CHECKING:

@@ -8,18 +8,18 @@ one is updated and its journal gets an adjusting entry (posted entries are never
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, update
 
 from ledger.bulk import bulk_insert
 from ledger.customers import upsert_customers
 from ledger.ids import stable_id
-from ledger.models import ExternalRef, SalesOrder, SalesOrderLine, utcnow
+from ledger.models import SalesOrder, SalesOrderLine, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
+from ledger.refs import content_hash, existing_hashes, write_refs
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures, set_cursor
 
 if TYPE_CHECKING:
@@ -37,11 +37,6 @@ class BatchResult:
     unchanged: int = 0
     failed: int = 0
     entries_posted: int = 0
-
-
-def content_hash(doc: object) -> str:
-    """Fingerprint of mapped documents; dataclass reprs are deterministic."""
-    return hashlib.blake2b(repr(doc).encode(), digest_size=16).hexdigest()
 
 
 def load_order_batch(
@@ -65,7 +60,7 @@ def load_order_batch(
         if prev is None or _newer(doc, prev):
             latest[key] = doc
     hashes = {ext: content_hash(doc) for ext, doc in latest.items()}
-    refs = _existing_refs(conn, integration_id, list(latest))
+    refs = existing_hashes(conn, integration_id, ORDER, list(latest))
 
     new = [ext for ext in latest if ext not in refs]
     changed = [ext for ext in latest if ext in refs and refs[ext] != hashes[ext]]
@@ -88,7 +83,8 @@ def load_order_batch(
         entries = plan_entries(integration_id, source_type, drafts, posted, change_dates)
         post_entries(conn, entries)
         result.entries_posted = len(entries)
-        _write_refs(conn, integration_id, latest, hashes, new, changed, order_ids)
+        write_refs(conn, integration_id, ORDER, new, changed, order_ids, hashes,
+                   {e: latest[e].sales_order.source_updated_at for e in new + changed})
         resolve_failures(conn, integration_id, ORDER, to_write)
 
     if sync_id:
@@ -111,21 +107,6 @@ def load_order_batch(
 def _newer(a: OrderDocuments, b: OrderDocuments) -> bool:
     ta, tb = a.sales_order.source_updated_at, b.sales_order.source_updated_at
     return ta is not None and (tb is None or ta >= tb)
-
-
-def _existing_refs(conn: Connection, integration_id: str, external_ids: list[str]) -> dict:
-    refs: dict[str, str] = {}
-    for start in range(0, len(external_ids), 500):
-        chunk = external_ids[start:start + 500]
-        rows = conn.execute(
-            select(ExternalRef.external_id, ExternalRef.content_hash).where(
-                ExternalRef.integration_id == integration_id,
-                ExternalRef.object_type == ORDER,
-                ExternalRef.external_id.in_(chunk),
-            )
-        )
-        refs.update({ext: h for ext, h in rows})
-    return refs
 
 
 def _order_row(integration_id: str, doc: OrderDocuments, oid: str, customer_id: str | None,
@@ -179,26 +160,3 @@ def _write_orders(conn, integration_id, latest, new, changed, order_ids, custome
         for line in latest[e].sales_order.lines
     ]
     bulk_insert(conn, SalesOrderLine.__table__, lines)
-
-
-def _write_refs(conn, integration_id, latest, hashes, new, changed, order_ids) -> None:
-    now = utcnow()
-    if new:
-        bulk_insert(conn, ExternalRef.__table__, [
-            {"integration_id": integration_id, "object_type": ORDER, "external_id": e,
-             "local_id": order_ids[e], "content_hash": hashes[e],
-             "source_updated_at": latest[e].sales_order.source_updated_at,
-             "created_at": now, "updated_at": now}
-            for e in new
-        ])
-    if changed:
-        conn.execute(
-            update(ExternalRef)
-            .where(ExternalRef.integration_id == integration_id,
-                   ExternalRef.object_type == ORDER,
-                   ExternalRef.external_id == bindparam("b_ext"))
-            .values(content_hash=bindparam("b_hash"), source_updated_at=bindparam("b_upd"),
-                    updated_at=now),
-            [{"b_ext": e, "b_hash": hashes[e],
-              "b_upd": latest[e].sales_order.source_updated_at} for e in changed],
-        )

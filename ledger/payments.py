@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, update
 
 from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
-from ledger.models import ExternalRef, Payment, utcnow
-from ledger.orders import content_hash
+from ledger.models import Payment, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
+from ledger.refs import content_hash, existing_hashes, write_refs
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures, set_cursor
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def load_payment_batch(
     result = PaymentBatchResult(failed=len(failures))
     latest = {doc.external_id: doc for doc in docs}  # the same id twice: the later wins
     hashes = {ext: content_hash(doc) for ext, doc in latest.items()}
-    refs = _existing_hashes(conn, integration_id, list(latest))
+    refs = existing_hashes(conn, integration_id, PAYMENT, list(latest))
     new = [ext for ext in latest if ext not in refs]
     changed = [ext for ext in latest if ext in refs and refs[ext] != hashes[ext]]
     result.created, result.updated = len(new), len(changed)
@@ -96,7 +96,7 @@ def load_payment_batch(
         entries = plan_entries(integration_id, source_type, drafts, posted)
         post_entries(conn, entries)
         result.entries_posted = len(entries)
-        _write_refs(conn, integration_id, hashes, new, changed, ids)
+        write_refs(conn, integration_id, PAYMENT, new, changed, ids, hashes)
         resolve_failures(conn, integration_id, PAYMENT, new + changed)
 
     if sync_id:
@@ -106,20 +106,6 @@ def load_payment_batch(
     if cursor is not None:
         set_cursor(conn, integration_id, *cursor)
     return result
-
-
-def _existing_hashes(conn: Connection, integration_id: str, external_ids: list[str]) -> dict:
-    found: dict[str, str] = {}
-    for start in range(0, len(external_ids), 500):
-        rows = conn.execute(
-            select(ExternalRef.external_id, ExternalRef.content_hash).where(
-                ExternalRef.integration_id == integration_id,
-                ExternalRef.object_type == PAYMENT,
-                ExternalRef.external_id.in_(external_ids[start:start + 500]),
-            )
-        )
-        found.update({ext: h for ext, h in rows})
-    return found
 
 
 def _payment_row(integration_id: str, doc: PaymentDoc, pid: str, now) -> dict:
@@ -146,22 +132,3 @@ def _write_payments(conn, integration_id, latest, new, changed, ids) -> None:
             rows.append(row)
         cols = {k: bindparam(k) for k in rows[0] if k != "b_id"}
         conn.execute(update(Payment).where(Payment.id == bindparam("b_id")).values(**cols), rows)
-
-
-def _write_refs(conn, integration_id, hashes, new, changed, ids) -> None:
-    now = utcnow()
-    bulk_insert(conn, ExternalRef.__table__, [
-        {"integration_id": integration_id, "object_type": PAYMENT, "external_id": e,
-         "local_id": ids[e], "content_hash": hashes[e], "source_updated_at": None,
-         "created_at": now, "updated_at": now}
-        for e in new
-    ])
-    if changed:
-        conn.execute(
-            update(ExternalRef)
-            .where(ExternalRef.integration_id == integration_id,
-                   ExternalRef.object_type == PAYMENT,
-                   ExternalRef.external_id == bindparam("b_ext"))
-            .values(content_hash=bindparam("b_hash"), updated_at=now),
-            [{"b_ext": e, "b_hash": hashes[e]} for e in changed],
-        )

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, delete, update
 
 from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
-from ledger.models import ExternalRef, Settlement, SettlementLine, utcnow
-from ledger.orders import content_hash
+from ledger.models import Settlement, SettlementLine, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
+from ledger.refs import content_hash, existing_hashes, write_refs
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def load_settlements(
     result = SettlementLoadResult()
     latest = {doc.external_id: doc for doc in docs}
     hashes = {ext: content_hash(doc) for ext, doc in latest.items()}
-    refs = _existing_hashes(conn, integration_id, list(latest))
+    refs = existing_hashes(conn, integration_id, SETTLEMENT, list(latest))
     new = [e for e in latest if e not in refs]
     changed = [e for e in latest if e in refs and refs[e] != hashes[e]]
     result.created, result.updated = len(new), len(changed)
@@ -104,15 +104,6 @@ def load_settlements(
     return result
 
 
-def _existing_hashes(conn: Connection, integration_id: str, external_ids: list[str]) -> dict:
-    if not external_ids:
-        return {}
-    rows = conn.execute(select(ExternalRef.external_id, ExternalRef.content_hash).where(
-        ExternalRef.integration_id == integration_id, ExternalRef.object_type == SETTLEMENT,
-        ExternalRef.external_id.in_(external_ids)))
-    return {ext: h for ext, h in rows}
-
-
 def _write(conn, integration_id, latest, new, changed, ids, hashes) -> None:
     now = utcnow()
 
@@ -143,17 +134,4 @@ def _write(conn, integration_id, latest, new, changed, ids, hashes) -> None:
          "amount_minor": ln.amount_minor, "category": ln.category, "account_id": ln.account_id}
         for e in new + changed for n, ln in enumerate(latest[e].lines, start=1)
     ])
-    bulk_insert(conn, ExternalRef.__table__, [
-        {"integration_id": integration_id, "object_type": SETTLEMENT, "external_id": e,
-         "local_id": ids[e], "content_hash": hashes[e], "source_updated_at": None,
-         "created_at": now, "updated_at": now}
-        for e in new
-    ])
-    if changed:
-        conn.execute(
-            update(ExternalRef)
-            .where(ExternalRef.integration_id == integration_id,
-                   ExternalRef.object_type == SETTLEMENT,
-                   ExternalRef.external_id == bindparam("b_ext"))
-            .values(content_hash=bindparam("b_hash"), updated_at=now),
-            [{"b_ext": e, "b_hash": hashes[e]} for e in changed])
+    write_refs(conn, integration_id, SETTLEMENT, new, changed, ids, hashes)

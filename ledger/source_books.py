@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select, update
 
 from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
-from ledger.models import Account, Customer, ExternalRef, SourceTransaction, utcnow
-from ledger.orders import content_hash
+from ledger.models import Account, Customer, SourceTransaction, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
+from ledger.refs import content_hash, existing_hashes, write_refs
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures, set_cursor
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def load_transaction_batch(
     counts = LoadCounts()
     latest = {d.external_id: d for d in docs}
     hashes = {ext: content_hash(d) for ext, d in latest.items()}
-    refs = _hashes(conn, integration_id, list(latest))
+    refs = existing_hashes(conn, integration_id, TRANSACTION, list(latest))
     new = [e for e in latest if e not in refs]
     changed = [e for e in latest if e in refs and refs[e] != hashes[e]]
     counts.created, counts.updated = len(new), len(changed)
@@ -176,19 +176,8 @@ def load_transaction_batch(
         entries = plan_entries(integration_id, source_type, drafts, posted, original_dates)
         post_entries(conn, entries)
         counts.entries_posted = len(entries)
-        bulk_insert(conn, ExternalRef.__table__, [
-            {"integration_id": integration_id, "object_type": TRANSACTION, "external_id": e,
-             "local_id": ids[e], "content_hash": hashes[e],
-             "source_updated_at": latest[e].source_updated_at, "created_at": now,
-             "updated_at": now} for e in new])
-        if changed:
-            conn.execute(
-                update(ExternalRef).where(
-                    ExternalRef.integration_id == integration_id,
-                    ExternalRef.object_type == TRANSACTION,
-                    ExternalRef.external_id == bindparam("b_ext"))
-                .values(content_hash=bindparam("b_hash"), updated_at=now),
-                [{"b_ext": e, "b_hash": hashes[e]} for e in changed])
+        write_refs(conn, integration_id, TRANSACTION, new, changed, ids, hashes,
+                   {e: latest[e].source_updated_at for e in new + changed})
         resolve_failures(conn, integration_id, TRANSACTION, new + changed)
     if sync_id:
         record_failures(conn, sync_id, integration_id, list(failures))
@@ -209,17 +198,6 @@ def _txn_values(doc: SourceTransactionDoc, contacts: Mapping[str, str]) -> dict[
         "contact_id": contacts.get(doc.contact_external_id or ""), "memo": doc.memo,
         "source_updated_at": doc.source_updated_at,
     }
-
-
-def _hashes(conn: Connection, integration_id: str, external_ids: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for start in range(0, len(external_ids), 500):
-        out.update(dict(conn.execute(select(ExternalRef.external_id, ExternalRef.content_hash)
-                                     .where(ExternalRef.integration_id == integration_id,
-                                            ExternalRef.object_type == TRANSACTION,
-                                            ExternalRef.external_id.in_(
-                                                external_ids[start:start + 500]))).all()))
-    return out
 
 
 def _contact_ids(conn: Connection, integration_id: str, external_ids: set) -> dict[str, str]:

@@ -198,8 +198,10 @@ def test_tokens_expiring_and_rotating_throughout_a_long_migration(ledger_engine,
     from tasks import connections
 
     iid = make_integration(ledger_engine, quickbooks.url, fresh_grant(quickbooks))
-    # Access tokens that live two seconds; every refresh rotates the refresh token.
-    quickbooks.control_platform("quickbooks", config={"access_token_ttl_seconds": 2})
+    # Access tokens that live two seconds; every refresh rotates the refresh token; pages
+    # answer slowly, so the migration outlives several access tokens.
+    quickbooks.control_platform("quickbooks", config={"access_token_ttl_seconds": 2},
+                                faults={"slow": {"count": 1000, "delay_ms": 150}})
     try:
         issued = quickbooks.platform("quickbooks").stats.tokens_issued
         run = migrate_transactions(integration_id=iid, date_range=FIRST_HALF, batch_size=10)
@@ -209,4 +211,5 @@ def test_tokens_expiring_and_rotating_throughout_a_long_migration(ledger_engine,
         connections._cache.clear()
         assert export_coa(integration_id=iid)["status"] == "completed"
     finally:
-        quickbooks.control_platform("quickbooks", config={"access_token_ttl_seconds": 3600})
+        quickbooks.control_platform("quickbooks", config={"access_token_ttl_seconds": 3600},
+                                    clear_faults=True)

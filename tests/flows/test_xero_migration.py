@@ -108,3 +108,34 @@ def test_a_revoked_grant_fails_with_reconnect(ledger_engine, xero):
     with pytest.raises(Exception) as info:
         run_flow(integration_id=iid, date_range=FIRST_HALF)
     assert "INVALID_CREDENTIALS" in str(info.value) and "reconnect" in str(info.value).lower()
+
+
+def test_a_migration_killed_half_way_resumes_to_the_same_books(ledger_engine, xero,
+                                                               monkeypatch):
+    import flows.xero as xero_flow
+    from ledger.syncs import create_sync_run
+
+    iid = make_integration(ledger_engine, xero)
+    with transaction(ledger_engine) as conn:
+        sync_id = create_sync_run(conn, iid, "xero.full_migration", {})["id"]
+    real, calls = xero_flow.load_source_transactions, []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("worker killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(xero_flow, "load_source_transactions", dying)
+    with pytest.raises(RuntimeError):
+        run_flow(integration_id=iid, date_range=FIRST_HALF, batch_size=40, sync_id=sync_id)
+    assert count(ledger_engine, SourceTransaction) > 0
+    monkeypatch.setattr(xero_flow, "load_source_transactions", real)
+    run = run_flow(integration_id=iid, date_range=FIRST_HALF, batch_size=40, sync_id=sync_id)
+    assert run["status"] == "completed", run
+    assert run["result"]["trialBalance"]["matched"]
+    with ledger_engine.connect() as conn:
+        originals = conn.execute(select(JournalEntry.source_id, func.count())
+                                 .where(JournalEntry.kind == "original")
+                                 .group_by(JournalEntry.source_id)).all()
+    assert all(n == 1 for _, n in originals)
