@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from bigledger.money import ISO_4217
 from sandbox.amazon import AmazonSandbox, AmazonSandboxConfig
+from sandbox.legacy_erp import LegacyErpSandbox, LegacyErpSandboxConfig
 from sandbox.paypal import PayPalSandbox, PayPalSandboxConfig
 from sandbox.quickbooks import QuickBooksSandbox, QuickBooksSandboxConfig
 from sandbox.shopify import ShopifySandbox, ShopifySandboxConfig
@@ -35,6 +36,7 @@ def create_sandbox_app(
     amazon: AmazonSandboxConfig | None = None,
     quickbooks: QuickBooksSandboxConfig | None = None,
     xero: XeroSandboxConfig | None = None,
+    legacy_erp: LegacyErpSandboxConfig | None = None,
     **shopify_overrides: Any,
 ) -> Starlette:
     """The composite sandbox app; `app.state.<platform>` is each platform sandbox's state."""
@@ -46,7 +48,7 @@ def create_sandbox_app(
     platforms = {"shopify": shopify_sandbox, "woocommerce": woo_sandbox,
                  "paypal": PayPalSandbox(paypal), "stripe": StripeSandbox(stripe),
                  "amazon": AmazonSandbox(amazon), "quickbooks": QuickBooksSandbox(quickbooks),
-                 "xero": XeroSandbox(xero)}
+                 "xero": XeroSandbox(xero), "legacy_erp": LegacyErpSandbox(legacy_erp)}
 
     async def health(_request: Request) -> Response:
         return JSONResponse({"status": "ok", "platforms": list(platforms)})
@@ -106,8 +108,10 @@ def serve(
                                  interval_seconds=max(4, 60 * 86_400 // max(amazon_orders, 1)))
     quickbooks = QuickBooksSandboxConfig(seed=seed, size=min(size, 2_000))
     xero = XeroSandboxConfig(seed=seed, size=min(size, 2_000), throttling=throttling)
+    legacy_erp = LegacyErpSandboxConfig(seed=seed, size=min(size, 2_000))
     app = create_sandbox_app(shopify, woocommerce=woocommerce, paypal=paypal, stripe=stripe,
-                             amazon=amazon, quickbooks=quickbooks, xero=xero)
+                             amazon=amazon, quickbooks=quickbooks, xero=xero,
+                             legacy_erp=legacy_erp)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 

@@ -136,7 +136,7 @@ def test_health_route_of_the_composite_app():
     assert client.get("/__sandbox/health").json() == {
         "status": "ok",
         "platforms": ["shopify", "woocommerce", "paypal", "stripe", "amazon", "quickbooks",
-                      "xero"]}
+                      "xero", "legacy_erp"]}
     response = client.post(
         GRAPHQL_PATH, json={"query": SHOP_QUERY}, headers={"X-Shopify-Access-Token": TOKEN}
     )
