@@ -21,6 +21,7 @@ from api.routes import (
     payments,
     quickbooks,
     shopify,
+    transform,
     woocommerce,
     xero,
 )
@@ -97,7 +98,7 @@ def create_app() -> FastAPI:
     protected = [Depends(require_api_key)]
     for router in (inventory.router, integrations.router, shopify.router, woocommerce.router,
                    amazon.router, payments.stripe_router, payments.paypal_router,
-                   quickbooks.router, xero.router, ledger.router):
+                   quickbooks.router, xero.router, transform.router, ledger.router):
         app.include_router(router, dependencies=protected)
 
     @app.exception_handler(IntegrationError)

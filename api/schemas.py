@@ -291,3 +291,18 @@ class XeroFullMigrationRequest(SpecModel):
         if not (self.integration_id or (self.credentials and self.tenant_id)):
             raise ValueError("send integrationId, or credentials with tenantId")
         return self
+
+
+class TransformDataRequest(SpecModel):
+    """POST /v1/integrations/transform-data: the spec's body, plus `load` (write the valid
+    records into the ledger), `integrationId` (whose records they become; default the
+    built-in import integration) and `delimiter` (when sniffing cannot tell)."""
+
+    source_format: Literal["csv", "json", "jsonl", "xlsx"] = Field(alias="sourceFormat")
+    target_format: str = Field(alias="targetFormat", min_length=1, max_length=64)
+    mapping: dict[str, Any] = Field(min_length=1, max_length=500)
+    data: str | list[dict[str, Any]]
+    load: bool = Field(default=False, strict=True)
+    integration_id: str | None = Field(default=None, alias="integrationId", min_length=1,
+                                       max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
