@@ -15,6 +15,7 @@ from api.auth import require_api_key
 from api.envelope import ExactJSONResponse, error_response
 from api.routes import (
     amazon,
+    custom,
     integrations,
     inventory,
     ledger,
@@ -96,9 +97,10 @@ def create_app() -> FastAPI:
         default_response_class=ExactJSONResponse,
     )
     protected = [Depends(require_api_key)]
-    for router in (inventory.router, integrations.router, shopify.router, woocommerce.router,
-                   amazon.router, payments.stripe_router, payments.paypal_router,
-                   quickbooks.router, xero.router, transform.router, ledger.router):
+    for router in (inventory.router, custom.router, integrations.router, shopify.router,
+                   woocommerce.router, amazon.router, payments.stripe_router,
+                   payments.paypal_router, quickbooks.router, xero.router, transform.router,
+                   ledger.router):
         app.include_router(router, dependencies=protected)
 
     @app.exception_handler(IntegrationError)

@@ -29,6 +29,8 @@ RETIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
 
 def check_credentials(platform: str, credentials: dict[str, Any]) -> None:
     """Raise InvalidCredentials naming every missing or empty field."""
+    if platform == "custom":
+        return  # a custom connector's definition names its fields; the connector checks them
     if platform not in REQUIRED_CREDENTIALS:
         raise InvalidCredentials(f"platform {platform!r} has no connector yet")
     if platform == "amazon":
@@ -67,6 +69,13 @@ def build_connector(platform: str, credentials: dict[str, Any], settings: dict[s
     `on_tokens(tokens)` receives every token response of a platform whose refresh tokens
     rotate, synchronously, before the new token is used (the caller stores it)."""
     check_credentials(platform, credentials)
+    if platform == "custom":
+        from connectors.custom import CustomConnector, load_definition
+
+        # settings: the connector's definition (the version the integration was set up
+        # with) and baseUrl
+        return CustomConnector(load_definition(settings["definition"]), credentials,
+                               base_url=settings.get("baseUrl"))
     if platform == "shopify":
         from connectors.shopify import ShopifyConnector
 

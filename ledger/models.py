@@ -424,6 +424,20 @@ class SourceTransaction(Timestamps, Base):
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class CustomConnector(Base):
+    """One version of a custom connector definition (the spec's create-connector body,
+    validated); the latest version not deleted is the connector."""
+
+    __tablename__ = "custom_connectors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # --- the books -----------------------------------------------------------------------
 
 

@@ -79,6 +79,7 @@ def ledger_url(request, tmp_path_factory) -> str:
 
 
 DATA_TABLES = ["journal_lines", "journal_entries", "sales_order_lines", "sales_orders",
+               "custom_connectors",
                "source_transactions",
                "settlement_lines", "settlements", "payments",
                "inventory_levels", "locations",
@@ -185,6 +186,13 @@ def xero_sandbox_config():
     return XeroSandboxConfig(seed=7, size=150, days=180)
 
 
+def legacy_erp_sandbox_config():
+    """The session sandbox's legacy ERP: 120 orders behind an API key, paged with Link."""
+    from sandbox.legacy_erp import LegacyErpSandboxConfig
+
+    return LegacyErpSandboxConfig(seed=2, size=120)
+
+
 class Sandbox(LiveServer):
     """The platform sandbox on a real port, with helpers to steer it."""
 
@@ -225,7 +233,7 @@ def sandbox_server():
     server = Sandbox(size=300, seed=11, currency="MYR", throttling=False,
                      paypal=paypal_sandbox_config(), stripe=stripe_sandbox_config(),
                      amazon=amazon_sandbox_config(), quickbooks=quickbooks_sandbox_config(),
-                     xero=xero_sandbox_config())
+                     xero=xero_sandbox_config(), legacy_erp=legacy_erp_sandbox_config())
     yield server
     server.stop()
 

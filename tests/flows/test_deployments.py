@@ -22,4 +22,4 @@ def test_every_flow_the_api_starts_has_a_deployment_that_builds():
             "inventory-fan-out", "amazon-sync-orders", "amazon-sync-fees",
             "stripe-sync-payments", "paypal-sync-transactions", "quickbooks-export-coa",
             "quickbooks-migrate-customers", "quickbooks-migrate-transactions",
-            "xero-full-migration"} <= api_flows
+            "xero-full-migration", "custom-sync"} <= api_flows
