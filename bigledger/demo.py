@@ -590,6 +590,55 @@ def _fresh_xero_token(sandbox_url: str) -> str:
     return token
 
 
+def step_custom_connector(w: Walk) -> None:
+    import pathlib
+
+    from sandbox.legacy_erp.config import DEFAULT_API_KEY
+
+    spec = json.loads((pathlib.Path(__file__).resolve().parents[1] / "tests" / "fixtures" /
+                       "custom" / "spec_example.json").read_text())
+    connector = w.call("POST", "/v1/integrations/custom/create-connector", json=spec)
+    w.step(f"POST /v1/integrations/custom/create-connector (the spec's example) -> "
+           f"{connector['connectorId']} version {connector['version']}, endpoints "
+           f"{[e['name'] for e in connector['endpoints']]}")
+    integration = w.call("POST", f"/v1/integrations/custom/connectors/"
+                         f"{connector['connectorId']}/setup", json={
+                             "name": "Legacy ERP", "credentials": {
+                                 "apiKey": DEFAULT_API_KEY, "baseUrl": w.sandbox_url}})
+    w.ids["custom"] = iid = integration["id"]
+    final = w.sync(f"/v1/integrations/custom/{iid}/sync",
+                   {"parameters": {"from_date": "2020-01-01"}},
+                   " (API key, Link-header pages, JSONPath mapping)")
+    _say(f"   finished {final['status']}: {_counts(final, 'orders')}")
+
+
+def step_transform_data(w: Walk) -> None:
+    csv = ("company_name,contact_email,phone_number,street_address,city,credit_limit\n"
+           "Acme Sdn Bhd,ap@acme.example,+60 3 1234 5678,1 Jalan Ampang,Kuala Lumpur,"
+           "15000.50\n"
+           "Borneo Trading,sales@borneo.example,+60 88 765 432,2 Jalan Gaya,Kota Kinabalu,\n"
+           "Cendana Co,accounts@cendana.example,+60 4 111 2222,3 Lebuh Pantai,George Town,"
+           "lots\n")
+    answer = w.call("POST", "/v1/integrations/transform-data", json={
+        "sourceFormat": "csv", "targetFormat": "bigledger_customer", "load": True,
+        "mapping": {"name": "company_name", "email": "contact_email",
+                    "phone": "phone_number", "address.street": "street_address",
+                    "address.city": "city",
+                    "creditLimit": {"field": "credit_limit", "transform": "parseFloat",
+                                    "default": 0}},
+        "data": csv})
+    summary = answer["summary"]
+    w.step(f"POST /v1/integrations/transform-data (the spec's example, load: true) -> "
+           f"{summary['transformed']} rows transformed, {summary['failed']} refused, "
+           f"{answer['loaded']['created']} customers loaded")
+    for record in answer["records"][:1]:
+        _say(f"   {record['name']}: {record['address']['city']}, creditLimit "
+             f"{record['creditLimit']} (exact)")
+    for error in answer["errors"]:
+        _say(f"   row {error['row']} {error['field']}={error['value']!r}: {error['code']} "
+             f"{error['message']}")
+
+
 def step_trial_balance(w: Walk) -> None:
     tb = w.call("GET", "/v1/ledger/trial-balance")
     w.step("GET /v1/ledger/trial-balance (every integration):")
@@ -630,6 +679,8 @@ STEPS: tuple[Callable[[Walk], None], ...] = (
     step_quickbooks_chart,
     step_quickbooks_migration,
     step_xero_migration,
+    step_custom_connector,
+    step_transform_data,
     # Every capability adds its steps above; the books and health are shown last.
     step_trial_balance,
     step_status,

@@ -54,6 +54,7 @@ def test_the_demo_walks_through_every_step(sqlite_only, stack, prefect_api,  # n
                  "amazon/sync-orders", "amazon/sync-fees", "stripe/sync-payments",
                  "paypal/sync-transactions", "quickbooks/export-coa",
                  "quickbooks/migrate-transactions", "xero/full-migration",
+                 "custom/create-connector", "transform-data",
                  "/v1/ledger/trial-balance"):
         assert path in out, (path, out)
     assert "orders processed 300, created 0, updated 0, failed 0" in out, out  # the re-run
@@ -67,4 +68,6 @@ def test_the_demo_walks_through_every_step(sqlite_only, stack, prefect_api,  # n
     assert "PayPal clearing once every withdrawal is in: USD 0.00" in out, out
     assert out.count("accounts match to the cent (matched)") == 2, out  # QuickBooks, Xero
     assert "nothing written" in out, out
+    assert "orders processed 120, created 120" in out, out  # the custom connector's
+    assert "2 rows transformed, 1 refused, 2 customers loaded" in out, out
     assert "balanced: True" in out, out
