@@ -49,6 +49,9 @@ def main() -> int:
         paced = bench_rate_limited(work, env)
         bulk_paced = bench_bulk_rate_limited(max(sizes), work, env)
         fan = bench_fan_out(work, env)
+        custom = bench_custom_connector(work, env)
+        tabular = run_json([sys.executable, "-m", "bench.transform_data", str(TRANSFORM_ROWS)],
+                           env)
     finally:
         stop(server)
     print()
@@ -83,6 +86,13 @@ def main() -> int:
           f"peak {bulk_paced['peak_mb']:.0f} MB, against at most {paged_rate:,.1f} orders/s "
           f"paged (the paced fetch above, before any loading): "
           f"{bulk_rate / paged_rate:,.0f}x")
+    print(f"transform-data: {tabular['rows']:,} CSV rows (the spec's customer mapping, 2 % "
+          f"bad) in {tabular['seconds']:.1f} s = {tabular['rows_per_second']:,.0f} rows/s, "
+          f"peak {tabular['peak_mb']:,.0f} MB (target 250,000 rows/s, memory bounded)")
+    print(f"Custom connector (the spec's example, legacy ERP sandbox, custom-sync flow): "
+          f"{custom['orders']:,} orders in {custom['seconds']:.1f} s = "
+          f"{custom['orders_per_second']:,.0f} orders/s ({custom['status']}, balanced "
+          f"{custom['balanced']})")
     print(f"Fan-out: {fan['skus']:,} SKUs to {fan['channels']} channels in "
           f"{fan['seconds']:.1f} s ({fan['status']}; {fan['counters']})")
     return 0
@@ -124,6 +134,26 @@ def bench_bulk_rate_limited(size: int, work: Path, env: dict[str, str]) -> dict:
         result = run_json([sys.executable, "-m", "bench.pipeline", url],
                           {**env, "BIGLEDGER_DATABASE_URL": db,
                            "BIGLEDGER_SHOPIFY_BULK_THRESHOLD": "1"})
+        print(f"  {result}", flush=True)
+        return result
+    finally:
+        stop(sandbox)
+
+
+TRANSFORM_ROWS = 1_000_000
+
+
+def bench_custom_connector(work: Path, env: dict[str, str]) -> dict:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    print(f"\ncustom connector: sandbox on {url}", flush=True)
+    sandbox = start([str(BIN / "bigledger"), "sandbox", "--port", str(port), "--size", "2000",
+                     "--seed", "4", "--no-throttle"], work / "sandbox-custom.log", env)
+    try:
+        wait_http(f"{url}/__sandbox/health")
+        result = run_json([sys.executable, "-m", "bench.custom_connector", url],
+                          {**env, "BIGLEDGER_DATABASE_URL":
+                           f"sqlite:///{work / 'custom.db'}"})
         print(f"  {result}", flush=True)
         return result
     finally:

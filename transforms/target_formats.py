@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -57,13 +58,16 @@ def _currency(value: str) -> str:
         raise ValueError(str(exc)) from None
 
 
+# A shape check, not RFC 5322: one @, a dotted domain, no spaces; one compiled regex is
+# cheap at a million rows (a per-character generator was half the run time).
+_EMAIL = re.compile(r"[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+")
+
+
 def _email(value: str) -> str:
-    # A shape check, not RFC 5322: one @, a dotted domain, no spaces (cheap at 1M rows).
-    local, at, domain = value.strip().rpartition("@")
-    if not (local and at and "." in domain.strip(".") and "@" not in local
-            and not any(c.isspace() for c in value.strip())):  # fmt: skip
+    text = value.strip()
+    if not _EMAIL.fullmatch(text):
         raise ValueError(f"not an email address: {value!r}")
-    return value.strip().lower()
+    return text.lower()
 
 
 def _no_float(value: Any) -> Any:
