@@ -23,6 +23,7 @@ from api.routes import (
     quickbooks,
     shopify,
     transform,
+    webhooks,
     woocommerce,
     xero,
 )
@@ -100,7 +101,7 @@ def create_app() -> FastAPI:
     for router in (inventory.router, custom.router, integrations.router, shopify.router,
                    woocommerce.router, amazon.router, payments.stripe_router,
                    payments.paypal_router, quickbooks.router, xero.router, transform.router,
-                   ledger.router):
+                   webhooks.router, ledger.router):
         app.include_router(router, dependencies=protected)
 
     @app.exception_handler(IntegrationError)

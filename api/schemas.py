@@ -306,3 +306,29 @@ class TransformDataRequest(SpecModel):
     integration_id: str | None = Field(default=None, alias="integrationId", min_length=1,
                                        max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+
+
+WebhookEventName = Literal[
+    "*", "order.created", "order.updated", "order.cancelled", "order.paid", "refund.created",
+    "product.created", "product.updated", "product.deleted", "inventory.updated",
+    "customer.created", "customer.updated", "payment.succeeded", "payment.refunded",
+    "dispute.created", "payout.paid", "invoice.created", "invoice.updated", "sync.completed",
+    "sync.failed"]
+
+
+class WebhookSubscriptionRequest(SpecModel):
+    """POST /v1/integrations/{integrationId}/webhooks (the spec's body)."""
+
+    events: list[WebhookEventName] = Field(min_length=1, max_length=50)
+    endpoint: str = Field(min_length=8, max_length=2000)
+    secret: str = Field(min_length=16, max_length=500)
+    active: bool = Field(default=True, strict=True)
+
+
+class WebhookSubscriptionUpdate(SpecModel):
+    """PATCH /v1/integrations/{integrationId}/webhooks/{webhookId}: any of the fields."""
+
+    events: list[WebhookEventName] | None = Field(default=None, min_length=1, max_length=50)
+    endpoint: str | None = Field(default=None, min_length=8, max_length=2000)
+    secret: str | None = Field(default=None, min_length=16, max_length=500)
+    active: bool | None = Field(default=None, strict=True)

@@ -40,7 +40,12 @@ class Settings(BaseSettings):
     allow_insecure_http: bool = Field(
         False,
         description="Allow http:// platform base URLs that are not loopback "
-        "(loopback is always allowed).",
+        "(loopback is always allowed), and http:// webhook subscriber endpoints.",
+    )
+    allow_private_webhook_endpoints: bool = Field(
+        False,
+        description="Let webhook subscriptions deliver to loopback, private and link-local "
+        "addresses (tests and closed networks only: it opens server-side request forgery).",
     )
     shopify_bulk_threshold: int = Field(
         10_000, description="A range or first sync of at least this many Shopify orders uses a "

@@ -72,7 +72,7 @@ def _default_resolver(host: str, port: int) -> list[str]:
 
 
 def check_endpoint(url: str, policy: EndpointPolicy,
-                   resolve: Resolver = _default_resolver) -> httpx.URL:
+                   resolve: Resolver | None = None) -> httpx.URL:
     """The endpoint as a URL, or ValidationFailed saying why it may not receive deliveries.
 
     Every address the host resolves to is checked (a name resolving to 127.0.0.1 or to the
@@ -91,7 +91,7 @@ def check_endpoint(url: str, policy: EndpointPolicy,
         raise ValidationFailed("endpoint must not carry credentials in the URL")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        addresses = list(resolve(parsed.host, port))
+        addresses = list((resolve or _default_resolver)(parsed.host, port))
     except OSError as exc:
         raise ValidationFailed(f"endpoint host {parsed.host} does not resolve: {exc}") from None
     if not addresses:

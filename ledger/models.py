@@ -438,6 +438,20 @@ class CustomConnector(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class WebhookSubscription(Timestamps, Base):
+    """An outbound subscription: normalized events of one integration delivered to an
+    endpoint, signed with its secret (stored encrypted, never returned)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"), index=True)
+    events: Mapped[list] = mapped_column(JSONType)
+    endpoint: Mapped[str] = mapped_column(Text)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 # --- the books -----------------------------------------------------------------------
 
 
