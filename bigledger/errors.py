@@ -127,3 +127,10 @@ class OrchestratorUnavailable(IntegrationError):
     code = ErrorCode.ORCHESTRATOR_UNAVAILABLE
     retryable = True
     http_status = 503
+
+
+class WebhookVerificationFailed(IntegrationError):
+    """A webhook delivery whose signature is missing, malformed, wrong or stale."""
+
+    code = ErrorCode.WEBHOOK_VERIFICATION_FAILED
+    http_status = 401
