@@ -16,6 +16,7 @@ from api.envelope import ExactJSONResponse, error_response
 from api.routes import (
     amazon,
     custom,
+    inbound,
     integrations,
     inventory,
     ledger,
@@ -103,6 +104,8 @@ def create_app() -> FastAPI:
                    payments.paypal_router, quickbooks.router, xero.router, transform.router,
                    webhooks.router, ledger.router):
         app.include_router(router, dependencies=protected)
+    # Platforms sign their deliveries; they cannot send our API key.
+    app.include_router(inbound.router)
 
     @app.exception_handler(IntegrationError)
     async def integration_error(_request: Request, exc: IntegrationError):

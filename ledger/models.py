@@ -452,6 +452,29 @@ class WebhookSubscription(Timestamps, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class WebhookDelivery(Base):
+    """The inbox: an inbound platform delivery, written durably before the platform gets
+    its 2xx, deduplicated by the platform's event id, processed later by a flow."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("integration_id", "dedup_key"),
+                      Index("ix_webhook_deliveries_status", "status", "received_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"))
+    platform: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(300))
+    topic: Mapped[str | None] = mapped_column(String(200))
+    events: Mapped[list] = mapped_column(JSONType)  # normalized, the spec's shape
+    body: Mapped[str] = mapped_column(Text)  # the raw body as received (UTF-8)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 # --- the books -----------------------------------------------------------------------
 
 

@@ -79,6 +79,7 @@ def ledger_url(request, tmp_path_factory) -> str:
 
 
 DATA_TABLES = ["journal_lines", "journal_entries", "sales_order_lines", "sales_orders",
+               "webhook_deliveries",
                "webhook_subscriptions",
                "custom_connectors",
                "source_transactions",
