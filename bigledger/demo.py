@@ -183,6 +183,7 @@ def run_demo() -> int:
 
 
 FINISHED = {"completed", "completed_with_errors", "failed", "cancelled"}
+DEMO_WEBHOOK_SECRET = "demo-shopify-webhook-secret"
 ALL_TIME = {"from": "2020-01-01T00:00:00Z", "to": "2030-12-31T23:59:59Z"}
 
 
@@ -256,7 +257,8 @@ def step_shopify_setup(w: Walk) -> None:
     integration = w.call("POST", "/v1/integrations/shopify/setup", json={
         "name": "Demo Shopify Store",
         "credentials": {"shopDomain": "demo-store.myshopify.com",
-                        "accessToken": "shpat_sandbox_token"},
+                        "accessToken": "shpat_sandbox_token",
+                        "webhookSecret": DEMO_WEBHOOK_SECRET},
         "settings": {"baseUrl": w.sandbox_url, "syncOrders": True},
         "mapping": {"defaultTaxCode": "SST", "defaultPaymentAccount": "acc_stripe",
                     "shippingAccount": "acc_shipping", "discountAccount": "acc_discounts"},
@@ -639,6 +641,29 @@ def step_transform_data(w: Walk) -> None:
              f"{error['message']}")
 
 
+def step_inbound_webhook(w: Walk) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    body = json.dumps({"id": 9001, "name": "#9001", "email": "jon@example.com",
+                       "updated_at": "2024-01-15T10:30:00Z", "total_price": "105.98",
+                       "currency": "MYR", "financial_status": "paid",
+                       "line_items": []}).encode()
+    signature = base64.b64encode(hmac.new(DEMO_WEBHOOK_SECRET.encode(), body,
+                                          hashlib.sha256).digest()).decode()
+    headers = {"X-Shopify-Hmac-Sha256": signature, "X-Shopify-Topic": "orders/create",
+               "X-Shopify-Event-Id": "demo-event-1", "Content-Type": "application/json"}
+    path = f"/v1/webhooks/shopify/{w.ids['shopify']}"
+    answers = [w.client.post(path, content=body, headers=headers) for _ in range(2)]
+    forged = w.client.post(path, content=body, headers={**headers,
+                                                         "X-Shopify-Hmac-Sha256": "Zm9yZ2Vk"})
+    w.step(f"POST {path} (a signed orders/create delivery, twice, then forged) -> "
+           f"{answers[0].status_code} kept, {answers[1].status_code} "
+           f"duplicate={answers[1].json()['data']['duplicate']}, forged -> "
+           f"{forged.status_code} {forged.json()['error']['code']}")
+
+
 def step_trial_balance(w: Walk) -> None:
     tb = w.call("GET", "/v1/ledger/trial-balance")
     w.step("GET /v1/ledger/trial-balance (every integration):")
@@ -681,6 +706,7 @@ STEPS: tuple[Callable[[Walk], None], ...] = (
     step_xero_migration,
     step_custom_connector,
     step_transform_data,
+    step_inbound_webhook,
     # Every capability adds its steps above; the books and health are shown last.
     step_trial_balance,
     step_status,

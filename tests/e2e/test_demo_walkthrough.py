@@ -70,4 +70,5 @@ def test_the_demo_walks_through_every_step(sqlite_only, stack, prefect_api,  # n
     assert "nothing written" in out, out
     assert "orders processed 120, created 120" in out, out  # the custom connector's
     assert "2 rows transformed, 1 refused, 2 customers loaded" in out, out
+    assert "-> 200 kept, 200 duplicate=True, forged -> 401 WEBHOOK_VERIFICATION_FAILED" in out, out
     assert "balanced: True" in out, out
