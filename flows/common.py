@@ -70,6 +70,15 @@ def forget_task_results() -> None:
         context.run_results.clear()
 
 
+def resume_point(cursor: str | None, parts: list[str]) -> tuple[int, str | None]:
+    """Where a run over several parts (entities, resources) resumes: the index of the part
+    named in a '<part>:<position>' cursor and the position in it; (0, None) to start over."""
+    if not cursor or ":" not in cursor:
+        return 0, None
+    part, position = cursor.split(":", 1)
+    return (parts.index(part), position) if part in parts else (0, None)
+
+
 def high_water(records: list[dict], field: str = "updatedAt") -> str | None:
     """The newest timestamp of `field` in a batch, as UTC ISO 8601 (a time without a zone,
     as WordPress's *_gmt fields, is UTC)."""

@@ -29,8 +29,7 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import Field
 
-from bigledger.errors import DataMappingError
-from flows.common import closing_on_error, pipeline
+from flows.common import closing_on_error, pipeline, resume_point
 from flows.params import DateRange
 from tasks.migrations import (
     comparison_table,
@@ -40,6 +39,7 @@ from tasks.migrations import (
     load_source_transactions,
     post_opening_balances,
     publish_comparison,
+    require_parity,
 )
 from tasks.quickbooks import (
     extract_quickbooks_deleted,
@@ -186,7 +186,7 @@ def migrate_transactions(
         where = " AND ".join(filter(None, [
             f"TxnDate >= '{start.isoformat()}'" if start else None,
             f"TxnDate <= '{end.isoformat()}'"]))
-        first, position = _resume(run["resume_cursor"], entities)
+        first, position = resume_point(run["resume_cursor"], entities)
         for n, entity in enumerate(entities[first:], start=first):
             logger.info("sync %s: QuickBooks %s from %s", sync_id, entity, position)
 
@@ -208,22 +208,8 @@ def migrate_transactions(
             _opening(integration_id, company, start, accounts, realm)
         proof = _prove(integration_id, sync_id, company, accounts, realm, end)
         record_sync_result(sync_id, {"trialBalance": proof}, {})
-        if not proof["matched"]:
-            raise DataMappingError(
-                f"the ledger's trial balance at {end.isoformat()} differs from QuickBooks' on "
-                f"{proof['accountsDifferent']} of {proof['accountsCompared']} accounts",
-                details={"accounts": [r for r in proof["accounts"] if not r["matched"]]})
+        require_parity(proof, "QuickBooks")
     return finish_sync_run(sync_id)
-
-
-def _resume(cursor: str | None, entities: list[str]) -> tuple[int, str | None]:
-    """(entity index, start position) a resumed run continues from."""
-    if not cursor or ":" not in cursor:
-        return 0, None
-    entity, position = cursor.split(":", 1)
-    if entity not in entities:
-        return 0, None
-    return entities.index(entity), position
 
 
 def _context(integration_id: str, company: dict[str, Any], accounts: list[dict[str, Any]],

@@ -25,8 +25,7 @@ from prefect.utilities.annotations import quote
 from pydantic import Field
 from sqlalchemy import select
 
-from bigledger.errors import DataMappingError
-from flows.common import closing_on_error, pipeline
+from flows.common import closing_on_error, pipeline, resume_point
 from flows.params import DateRange
 from ledger.db import transaction
 from ledger.models import Account, Customer, ExternalRef
@@ -38,6 +37,7 @@ from tasks.migrations import (
     load_source_transactions,
     post_opening_balances,
     publish_comparison,
+    require_parity,
 )
 from tasks.sync_runs import finish_sync_run, open_sync_run, record_sync_result
 from tasks.xero import (
@@ -122,7 +122,7 @@ def full_migration(
         resources = [DOCUMENTS[p] for p in DOCUMENTS if p in parts]
         progress = create_progress_artifact(progress=0.0,
                                             description=f"Xero migration {sync_id}")
-        first, position = _resume(run["resume_cursor"], resources)
+        first, position = resume_point(run["resume_cursor"], resources)
         for n, resource in enumerate(resources[first:], start=first):
             logger.info("sync %s: Xero %s from page %s", sync_id, resource, position or 1)
             found: list[int] = [0, 0]
@@ -159,11 +159,7 @@ def full_migration(
                                       currency, quote(opening), ids)
         proof = _prove(integration_id, sync_id, org, accounts, end, currency)
         record_sync_result(sync_id, {"trialBalance": proof}, {})
-        if not proof["matched"]:
-            raise DataMappingError(
-                f"the ledger's trial balance at {end.isoformat()} differs from Xero's on "
-                f"{proof['accountsDifferent']} of {proof['accountsCompared']} accounts",
-                details={"accounts": [r for r in proof["accounts"] if not r["matched"]]})
+        require_parity(proof, "Xero")
     return finish_sync_run(sync_id)
 
 
@@ -176,13 +172,6 @@ def _where(start: date | None, end: date) -> str:
     if start is not None:
         terms.insert(0, f"Date >= {stamp(start)}")
     return " AND ".join(terms)
-
-
-def _resume(cursor: str | None, resources: list[str]) -> tuple[int, str | None]:
-    if not cursor or ":" not in cursor:
-        return 0, None
-    resource, page = cursor.split(":", 1)
-    return (resources.index(resource), page) if resource in resources else (0, None)
 
 
 def _prove(integration_id: str, sync_id: str, org: dict[str, Any],

@@ -14,6 +14,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import select
 
+from bigledger.errors import DataMappingError
 from bigledger.money import format_minor
 from ledger.db import transaction
 from ledger.models import Account, JournalEntry, JournalLine
@@ -143,3 +144,13 @@ def publish_comparison(sync_id: str, as_of: date, currency: str,
     return {"asOf": as_of.isoformat(), "currency": currency, "matched": not mismatched,
             "accountsCompared": len(rows), "accountsDifferent": len(mismatched),
             "accounts": rows}
+
+
+def require_parity(proof: dict[str, Any], source: str) -> None:
+    """Fail the migration (DATA_MAPPING_ERROR naming the accounts) unless every account
+    matched the source's trial balance to the cent."""
+    if not proof["matched"]:
+        raise DataMappingError(
+            f"the ledger's trial balance at {proof['asOf']} differs from {source}'s on "
+            f"{proof['accountsDifferent']} of {proof['accountsCompared']} accounts",
+            details={"accounts": [r for r in proof["accounts"] if not r["matched"]]})
