@@ -23,14 +23,12 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 from pydantic import Field
-from sqlalchemy import select
 
 from flows.common import closing_on_error, pipeline, resume_point
 from flows.params import DateRange
-from ledger.db import transaction
-from ledger.models import Account, Customer, ExternalRef
 from tasks.migrations import (
     comparison_table,
+    count_new_records,
     import_chart,
     import_contact_batch,
     ledger_postings,
@@ -103,7 +101,8 @@ def full_migration(
         ids = {d.external_id: ledger_account_id(tenant, d.external_id) for d in account_docs}
         plan: dict[str, Any] = {"organisation": org["name"], "tenantId": tenant}
         if dry_run:
-            plan["accounts"] = _would_create_accounts(list(ids.values()))
+            plan["accounts"] = count_new_records(integration_id, "account",
+                                                 list(ids.values()))
         else:
             # The chart is needed by every journal, whether asked for or not.
             import_chart(integration_id, sync_id, quote(account_docs), ids, "XERO-")
@@ -111,8 +110,8 @@ def full_migration(
             contacts = [contact_to_doc(c, currency)
                         for c in extract_xero_all(integration_id, "Contacts")]
             if dry_run:
-                plan["contacts"] = _would_create_contacts(integration_id,
-                                                          [c.external_id for c in contacts])
+                plan["contacts"] = count_new_records(integration_id, "contact",
+                                                     [c.external_id for c in contacts])
             else:
                 for n in range(0, len(contacts), 500):
                     import_contact_batch(integration_id, sync_id,
@@ -135,9 +134,9 @@ def full_migration(
                         found: list[int] = found) -> None:
                 mapped = map_xero_records(resource, quote(page["records"]), quote(context))
                 if dry_run:
-                    new = _would_create_transactions(
-                        integration_id, [d.external_id for d in mapped.documents])
-                    found[0] += new
+                    new = count_new_records(integration_id, "transaction",
+                                            [d.external_id for d in mapped.documents])
+                    found[0] += new["wouldCreate"]
                     found[1] += len(mapped.failures)
                     return
                 cursor = f"{resource}:{page['end_cursor']}" if page["end_cursor"] else None
@@ -196,28 +195,3 @@ def _prove(integration_id: str, sync_id: str, org: dict[str, Any],
     rows = comparison_table(ledger, report, names, currency)
     return publish_comparison(sync_id, end, currency, rows)
 
-
-def _would_create_accounts(ledger_ids: list[str]) -> dict[str, int]:
-    with transaction() as conn:
-        have = set(conn.execute(select(Account.id).where(Account.id.in_(ledger_ids)))
-                   .scalars()) if ledger_ids else set()
-    return {"wouldCreate": len(set(ledger_ids) - have), "existing": len(have)}
-
-
-def _would_create_contacts(integration_id: str, external_ids: list[str]) -> dict[str, int]:
-    with transaction() as conn:
-        have = set(conn.execute(select(Customer.external_id).where(
-            Customer.integration_id == integration_id,
-            Customer.external_id.in_(external_ids))).scalars()) if external_ids else set()
-    return {"wouldCreate": len(set(external_ids) - have), "existing": len(have)}
-
-
-def _would_create_transactions(integration_id: str, external_ids: list[str]) -> int:
-    if not external_ids:
-        return 0
-    with transaction() as conn:
-        have = set(conn.execute(select(ExternalRef.external_id).where(
-            ExternalRef.integration_id == integration_id,
-            ExternalRef.object_type == "source_transaction",
-            ExternalRef.external_id.in_(external_ids))).scalars())
-    return len(set(external_ids) - have)

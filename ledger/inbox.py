@@ -33,10 +33,3 @@ def _exists(conn: Connection, integration_id: str, dedup_key: str) -> bool:
         WebhookDelivery.integration_id == integration_id,
         WebhookDelivery.dedup_key == dedup_key)).first() is not None
 
-
-def pending_deliveries(conn: Connection, limit: int = 500) -> list[dict[str, Any]]:
-    """Deliveries not processed yet, oldest first (for the processing flow)."""
-    rows = conn.execute(select(WebhookDelivery).where(WebhookDelivery.status == "received")
-                        .order_by(WebhookDelivery.received_at, WebhookDelivery.id)
-                        .limit(limit))
-    return [dict(r._mapping) for r in rows]

@@ -207,20 +207,3 @@ def _contact_ids(conn: Connection, integration_id: str, external_ids: set) -> di
     return dict(conn.execute(select(Customer.external_id, Customer.id).where(
         Customer.integration_id == integration_id, Customer.external_id.in_(wanted))).all())
 
-
-def ledger_trial_balance(conn: Connection, integration_id: str, as_of: Any,
-                         source_type: str) -> dict[str, int]:
-    """Net debit per migrated account of one integration's migrated journals up to a date."""
-    from sqlalchemy import func
-
-    from ledger.models import JournalEntry, JournalLine
-
-    rows = conn.execute(
-        select(JournalLine.account_id,
-               func.sum(JournalLine.debit_minor - JournalLine.credit_minor))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.integration_id == integration_id,
-               JournalEntry.source_type == source_type,
-               JournalEntry.entry_date <= as_of)
-        .group_by(JournalLine.account_id))
-    return {account: int(net) for account, net in rows if net}

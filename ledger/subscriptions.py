@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from bigledger.errors import NotFound
-from bigledger.secrets import decrypt_json, encrypt_json
+from bigledger.secrets import encrypt_json
 from ledger.ids import new_id
 from ledger.models import WebhookSubscription, utcnow
 
@@ -59,13 +59,6 @@ def update_subscription(conn: Connection, integration_id: str, sid: str,
 def delete_subscription(conn: Connection, integration_id: str, sid: str) -> None:
     get_subscription(conn, integration_id, sid)
     conn.execute(delete(WebhookSubscription).where(WebhookSubscription.id == sid))
-
-
-def subscription_secret(conn: Connection, sid: str) -> str:
-    """The secret, decrypted, for signing a delivery (never for an answer)."""
-    row = conn.execute(select(WebhookSubscription.secret_encrypted).where(
-        WebhookSubscription.id == sid)).scalar_one()
-    return decrypt_json(row)["secret"]
 
 
 def _view(row: Any) -> dict[str, Any]:

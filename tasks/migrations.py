@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bigledger.errors import DataMappingError
 from bigledger.money import format_minor
 from ledger.db import transaction
-from ledger.models import Account, JournalEntry, JournalLine
+from ledger.models import Account, Customer, ExternalRef, JournalEntry, JournalLine
 from ledger.posting import sync_journal
 from ledger.source_books import import_accounts, import_contacts, load_transaction_batch
 from ledger.syncs import add_counters
@@ -154,3 +154,24 @@ def require_parity(proof: dict[str, Any], source: str) -> None:
             f"the ledger's trial balance at {proof['asOf']} differs from {source}'s on "
             f"{proof['accountsDifferent']} of {proof['accountsCompared']} accounts",
             details={"accounts": [r for r in proof["accounts"] if not r["matched"]]})
+
+
+@task(name="count-new-records", **OPTIONS)
+def count_new_records(integration_id: str, kind: str, ids: list[str]) -> dict[str, int]:
+    """For a dry run: how many of these (ledger account ids, contact or transaction external
+    ids) a migration would create, and how many exist already."""
+    if not ids:
+        return {"wouldCreate": 0, "existing": 0}
+    with transaction() as conn:
+        if kind == "account":
+            stmt = select(Account.id).where(Account.id.in_(ids))
+        elif kind == "contact":
+            stmt = select(Customer.external_id).where(Customer.integration_id == integration_id,
+                                                      Customer.external_id.in_(ids))
+        else:
+            stmt = select(ExternalRef.external_id).where(
+                ExternalRef.integration_id == integration_id,
+                ExternalRef.object_type == "source_transaction",
+                ExternalRef.external_id.in_(ids))
+        have = set(conn.execute(stmt).scalars())
+    return {"wouldCreate": len(set(ids) - have), "existing": len(have)}
