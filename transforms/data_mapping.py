@@ -111,20 +111,42 @@ _FALSE = ("false", "no", "n", "0", "f", "off")
 _BOOLEANS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 
 
+# Hot transforms loop over Python lists: pandas' object-dtype string methods call a lambda
+# per value through its own machinery, several times slower for the same str methods.
+
+
 def _text(s: pd.Series) -> pd.Series:
     return s if s.map(type).eq(str).all() else s.map(str)
 
 
-def _numeric_text(s: pd.Series, args: Mapping[str, Any]) -> pd.Series:
-    t = _text(s).str.strip()
+def _strings(s: pd.Series) -> list[str]:
+    values = s.tolist()
+    return values if all(type(v) is str for v in values) else [str(v) for v in values]
+
+
+_PARENS = re.compile(r"^\((.*)\)$")
+
+
+def _numeric_texts(s: pd.Series, args: Mapping[str, Any]) -> list[str]:
+    texts = [v.strip() for v in _strings(s)]
     thousands = args.get("thousands")
     if thousands:
-        t = t.str.replace(thousands, "", regex=False)
+        texts = [v.replace(thousands, "") for v in texts]
     decimal = args.get("decimal")
     if decimal and decimal != ".":
-        t = t.str.replace(decimal, ".", regex=False)
+        texts = [v.replace(decimal, ".") for v in texts]
     # Accounting exports write a negative as (12.50).
-    return t.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    return [_PARENS.sub(r"-\1", v) if v[:1] == "(" else v for v in texts]
+
+
+def _numeric_text(s: pd.Series, args: Mapping[str, Any]) -> pd.Series:
+    return pd.Series(_numeric_texts(s, args), index=s.index, dtype=object)
+
+
+def _series(values: list[Any], s: pd.Series) -> pd.Series:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return pd.Series(arr, index=s.index, dtype=object)
 
 
 def _filled(s: pd.Series, ok: pd.Series, values: pd.Series) -> pd.Series:
@@ -136,27 +158,37 @@ def _filled(s: pd.Series, ok: pd.Series, values: pd.Series) -> pd.Series:
 
 
 def _parse_decimal(s: pd.Series, args: Mapping[str, Any], _: pd.DataFrame) -> _Result:
-    t = _numeric_text(s, args)
-    ok = t.str.fullmatch(_NUMBER_RE).fillna(False).astype(bool)
-    return _filled(s, ok, t[ok].map(Decimal)), ~ok, "not a number"
+    texts = _numeric_texts(s, args)
+    match = _NUMBER_RE.fullmatch
+    # Digits with at most one point ("1234.50") match _NUMBER too; two str methods tell
+    # them faster than the regex, which still decides every other text.
+    out = [Decimal(t) if t.replace(".", "", 1).isdecimal() or match(t) else None
+           for t in texts]  # fmt: skip
+    return _series(out, s), _nones(out, s), "not a number"
 
 
 def _parse_int(s: pd.Series, args: Mapping[str, Any], _: pd.DataFrame) -> _Result:
-    t = _numeric_text(s, args)
-    ok = t.str.fullmatch(_INT_RE).fillna(False).astype(bool)
-    return _filled(s, ok, t[ok].map(int).astype(object)), ~ok, "not a whole number"
+    texts = _numeric_texts(s, args)
+    match = _INT_RE.fullmatch
+    out = [int(t) if match(t) else None for t in texts]
+    return _series(out, s), _nones(out, s), "not a whole number"
+
+
+def _nones(values: list[Any], s: pd.Series) -> pd.Series:
+    return pd.Series(np.fromiter((v is None for v in values), dtype=bool, count=len(values)),
+                     index=s.index)  # fmt: skip
 
 
 def _trim(s: pd.Series, _: Mapping[str, Any], __: pd.DataFrame) -> _Result:
-    return _text(s).str.strip(), None, ""
+    return _series([v.strip() for v in _strings(s)], s), None, ""
 
 
 def _lower(s: pd.Series, _: Mapping[str, Any], __: pd.DataFrame) -> _Result:
-    return _text(s).str.lower(), None, ""
+    return _series([v.lower() for v in _strings(s)], s), None, ""
 
 
 def _upper(s: pd.Series, _: Mapping[str, Any], __: pd.DataFrame) -> _Result:
-    return _text(s).str.upper(), None, ""
+    return _series([v.upper() for v in _strings(s)], s), None, ""
 
 
 def _to_datetime(s: pd.Series, fmt: str | None, utc: bool) -> pd.Series:
@@ -186,9 +218,8 @@ def _datetime(s: pd.Series, args: Mapping[str, Any], _: pd.DataFrame) -> _Result
 
 
 def _boolean(s: pd.Series, _: Mapping[str, Any], __: pd.DataFrame) -> _Result:
-    mapped = _text(s).str.strip().str.lower().map(_BOOLEANS)
-    ok = mapped.notna()
-    return mapped.astype(object), ~ok, "not a boolean (true/false, yes/no, y/n, 1/0)"
+    out = [_BOOLEANS.get(v.strip().lower()) for v in _strings(s)]
+    return _series(out, s), _nones(out, s), "not a boolean (true/false, yes/no, y/n, 1/0)"
 
 
 def _split(s: pd.Series, args: Mapping[str, Any], _: pd.DataFrame) -> _Result:
@@ -493,21 +524,33 @@ class MappedColumns:
     bad_by_field: dict[str, np.ndarray] = field(default_factory=dict)
     # Rows whose value is the rule's default (not the data's), per target path.
     defaulted: dict[str, tuple[np.ndarray, Any]] = field(default_factory=dict)
+    # (rule number, step number) of each error: a file read in chunks lists its errors in
+    # the order one pass over the whole file would (rule by rule, step by step).
+    error_steps: list[tuple[int, int]] = field(default_factory=list)
+    # Per target path, when known without looking again: where the value is None ...
+    nones: dict[str, np.ndarray] = field(default_factory=dict)
+    # ... and where it is the cell's own text with nothing to strip (a rule with no steps).
+    plain: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def apply_mapping(plan: MappingPlan, frame: pd.DataFrame, *, max_errors: int = 1000
                   ) -> MappedColumns:  # fmt: skip
-    """Apply every rule column-wise over the whole frame (index = 1-based data rows)."""
+    """Apply every rule column-wise over the whole frame (index = 1-based data rows).
+    At most max_errors errors are listed per rule and step (the counts count them all)."""
     n = len(frame)
+    index = frame.index
     out: dict[str, np.ndarray] = {}
     bad_rows = np.zeros(n, dtype=bool)
     errors: list[RowError] = []
+    error_steps: list[tuple[int, int]] = []
     by_field: dict[str, int] = {}
     bad_by_field: dict[str, np.ndarray] = {}
     defaulted: dict[str, tuple[np.ndarray, Any]] = {}
+    nones: dict[str, np.ndarray] = {}
+    plain: dict[str, np.ndarray] = {}
     count = 0
-    rows = frame.index.to_numpy()
-    for rule in plan.rules:
+    rows = index.to_numpy()
+    for rule_no, rule in enumerate(plan.rules):
         if rule.has_constant:
             column = np.empty(n, dtype=object)
             column[:] = [rule.constant] * n if isinstance(rule.constant, list | dict) else (
@@ -515,31 +558,34 @@ def apply_mapping(plan: MappingPlan, frame: pd.DataFrame, *, max_errors: int = 1
             out[rule.target] = column
             continue
         if rule.source is not None:
-            raw = frame[rule.source]
-            original = raw.to_numpy(dtype=object)
+            original = frame[rule.source].to_numpy(dtype=object)
             # pandas' str dtype marks missing as NaN; here missing is None, in object arrays.
-            blank = (raw.str.strip() == "").to_numpy(dtype=bool)
-            values = pd.Series(np.where(blank, None, original), index=frame.index, dtype=object)
+            arr = original.copy()
+            blank, as_is = _blank(original)
+            arr[blank] = None
+            if not rule.steps and as_is is not None:
+                nones[rule.target], plain[rule.target] = blank, as_is
         else:
             original = np.full(n, None, dtype=object)
-            values = pd.Series(np.full(n, None, dtype=object), index=frame.index, dtype=object)
+            arr = original.copy()
         rule_bad = np.zeros(n, dtype=bool)
-        for step in rule.steps:
+        for step_no, step in enumerate(rule.steps):
             transform = TRANSFORMS[step.name]
-            present = values.notna().to_numpy() & ~rule_bad
             if transform.sees_missing:
+                values = pd.Series(arr, index=index, dtype=object)
                 result, bad, message = transform.fn(values, step.args, frame)
                 arr = result.to_numpy(dtype=object, copy=True)
             else:
+                present = pd.notna(arr) & ~rule_bad
                 if not present.any():
                     continue
-                sub = values[present]
+                sub = pd.Series(arr[present], index=index[present], dtype=object)
                 result, bad, message = transform.fn(sub, step.args, frame)
-                arr = values.to_numpy(dtype=object, copy=True)
+                arr = arr.copy()
                 arr[present] = result.to_numpy(dtype=object)
                 if bad is not None:
                     full = np.zeros(n, dtype=bool)
-                    full[present] = bad.to_numpy(dtype=bool)
+                    full[present] = np.asarray(bad, dtype=bool)
                     bad = full
             if bad is not None:
                 bad = np.asarray(bad, dtype=bool) & ~rule_bad
@@ -547,26 +593,42 @@ def apply_mapping(plan: MappingPlan, frame: pd.DataFrame, *, max_errors: int = 1
                     positions = np.flatnonzero(bad)
                     count += len(positions)
                     by_field[rule.target] = by_field.get(rule.target, 0) + len(positions)
-                    for pos in positions[: max(0, max_errors - len(errors))]:
+                    for pos in positions[:max_errors]:
                         errors.append(RowError(int(rows[pos]), rule.target,
                                                _shown(original[pos]), f"{step.name}: {message}"))
+                        error_steps.append((rule_no, step_no))
                     rule_bad |= bad
                     arr[bad] = None
             # An empty string out of a step (trim of "  ") is a missing value too.
             if step.name in ("trim", "replace", "concat", "default", "map"):
-                empty = (pd.Series(arr, dtype=object) == "").to_numpy()
-                arr[empty] = None
-            values = pd.Series(arr, index=frame.index, dtype=object)
-        arr = values.to_numpy(dtype=object, copy=True)
+                arr[arr == ""] = None
+        arr = arr.copy()
         if rule.has_default:
-            missing = pd.isna(values).to_numpy() & ~rule_bad
+            missing = pd.isna(arr) & ~rule_bad
             arr[missing] = rule.default
             defaulted[rule.target] = (missing, rule.default)
+            if rule.default is not None:
+                nones[rule.target] = rule_bad  # the rest was missing and is the default now
         out[rule.target] = arr
         bad_rows |= rule_bad
         if rule_bad.any():
             bad_by_field[rule.target] = rule_bad
-    return MappedColumns(out, errors, bad_rows, count, by_field, bad_by_field, defaulted)
+    return MappedColumns(out, errors, bad_rows, count, by_field, bad_by_field, defaulted,
+                         error_steps, nones, plain)  # fmt: skip
+
+
+def _blank(values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Empty or whitespace-only cells (the same as pandas' .str.strip() == ""), and the
+    cells that are text with nothing to strip (None when some cell is not text)."""
+    strip = str.strip  # refuses anything but text; gives a new str for a str subclass
+    try:
+        # 2: blank, 1: nothing to strip (strip gives the very same str back), 0: the rest
+        codes = np.array([2 if not (s := strip(v)) else s is v for v in values.tolist()],
+                         dtype=np.int8)  # fmt: skip
+    except TypeError:  # a cell that is not text (no source gives one) is not blank
+        return np.array([isinstance(v, str) and not v.strip() for v in values.tolist()],
+                        dtype=bool), None  # fmt: skip
+    return codes == 2, codes == 1
 
 
 def _shown(value: Any) -> str | None:

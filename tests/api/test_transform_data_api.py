@@ -4,13 +4,17 @@ records into the ledger once however often it is sent."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.app import create_app
-from ledger.models import Customer, JournalEntry
+from api.envelope import ok
+from ledger.models import Account, Customer, JournalEntry
 from tests.conftest import TEST_API_KEY
+from transforms.transform_data import transform_data
 
 AUTH = {"Authorization": f"Bearer {TEST_API_KEY}"}
 SPEC_MAPPING = {
@@ -111,3 +115,73 @@ def test_json_input_and_a_huge_body(client):
     huge = client.post("/v1/integrations/transform-data", headers=AUTH,
                        content=b'{"data": "' + b"x" * (6 * 1024 * 1024) + b'"}')
     assert huge.status_code == 413
+
+
+TRICKY_CSV = ("company_name,contact_email,phone_number,street_address,city,credit_limit\n"
+              '"Quote ""Q"" Sdn Bhd",q@q.my,,"1 Jalan\\Back",Ipoh,1.50\n'
+              "Ré & Cö 😀,re@co.my,+60,,Melaka,0.10\n"
+              "  Padded  , PAD@X.MY ,,,,\n"
+              "Bad,bad,,,,(1)\n")
+
+
+def test_the_answer_is_the_records_answer_byte_for_byte(client):
+    r = post(client, sourceFormat="csv", targetFormat="bigledger_customer",
+             mapping=SPEC_MAPPING, data=TRICKY_CSV)
+    assert r.status_code == 200, r.text
+    result = transform_data("csv", "bigledger_customer", SPEC_MAPPING, TRICKY_CSV)
+    # What the endpoint answered when it validated every record and rendered the envelope.
+    expected = json.dumps(ok(result.to_dict()), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode()
+    assert r.content == expected
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["data"]["records"][0]["name"] == 'Quote "Q" Sdn Bhd'
+
+
+def test_a_large_answer_is_sent_from_a_spooled_file(client, monkeypatch):
+    small = post(client, sourceFormat="csv", targetFormat="bigledger_customer",
+                 mapping=SPEC_MAPPING, data=TRICKY_CSV)
+    monkeypatch.setattr("api.routes.transform._IN_MEMORY", 64)
+    monkeypatch.setattr("api.routes.transform._SEND", 100)
+    large = post(client, sourceFormat="csv", targetFormat="bigledger_customer",
+                 mapping=SPEC_MAPPING, data=TRICKY_CSV)
+    assert large.status_code == 200
+    assert large.content == small.content
+    assert large.headers["content-length"] == str(len(small.content))
+
+
+def test_a_load_in_chunks_writes_each_record_once(client, ledger_engine, monkeypatch):
+    monkeypatch.setattr("transforms.transform_data.CHUNK_ROWS", 1)
+    loaded = []
+    for _ in range(2):
+        r = post(client, sourceFormat="csv", targetFormat="bigledger_customer",
+                 mapping=SPEC_MAPPING, data=CSV, load=True)
+        assert r.status_code == 200, r.text
+        loaded.append(r.json()["data"]["loaded"])
+    assert [(x["records"], x["created"], x["updated"]) for x in loaded] == [(2, 2, 0),
+                                                                           (2, 0, 0)]
+    with ledger_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
+
+
+def test_accounts_in_chunks_still_find_a_parent_that_comes_later(client, ledger_engine,
+                                                                  monkeypatch):
+    monkeypatch.setattr("transforms.transform_data.CHUNK_ROWS", 1)
+    chart = "code,name,type,parent\n1110,Petty Cash,asset,1100\n1100,Cash,asset,\n"
+    mapping = {"code": "code", "name": "name", "type": "type", "parentCode": "parent"}
+    answers = [post(client, sourceFormat="csv", targetFormat="bigledger_account",
+                    mapping=mapping, data=chart, load=True) for _ in range(2)]
+    assert [a.json()["data"]["loaded"]["created"] for a in answers] == [2, 0]
+    assert answers[1].json()["data"]["loaded"]["updated"] == 0
+    with ledger_engine.connect() as conn:
+        rows = {r.source_code: r for r in conn.execute(
+            select(Account).where(Account.source_code.in_(["1100", "1110"])))}
+    assert rows["1110"].parent_id == rows["1100"].id
+
+
+def test_nothing_valid_loads_nothing(client, ledger_engine):
+    r = post(client, sourceFormat="csv", targetFormat="bigledger_customer",
+             mapping=SPEC_MAPPING, data="company_name,contact_email,phone_number,"
+             "street_address,city,credit_limit\n,bad,,,,x\n", load=True,
+             integrationId="int_nowhere")
+    assert r.status_code == 200, r.text  # the integration is only looked up to load records
+    assert "loaded" not in r.json()["data"]
