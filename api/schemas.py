@@ -321,7 +321,9 @@ class WebhookSubscriptionRequest(SpecModel):
 
     events: list[WebhookEventName] = Field(min_length=1, max_length=50)
     endpoint: str = Field(min_length=8, max_length=2000)
-    secret: str = Field(min_length=16, max_length=500)
+    secret: str | None = Field(default=None, min_length=16, max_length=500,
+                               description="Signing secret; omitted: one is generated and "
+                               "returned once")
     active: bool = Field(default=True, strict=True)
 
 
@@ -332,3 +334,22 @@ class WebhookSubscriptionUpdate(SpecModel):
     endpoint: str | None = Field(default=None, min_length=8, max_length=2000)
     secret: str | None = Field(default=None, min_length=16, max_length=500)
     active: bool | None = Field(default=None, strict=True)
+
+
+class ScheduleRequest(SpecModel):
+    """POST /v1/integrations/{integrationId}/schedules: operations repeated at a frequency."""
+
+    frequency: str = Field(min_length=1, max_length=100,
+                           description="hourly, daily or a 5-field cron expression")
+    operations: list[str] = Field(min_length=1, max_length=10)
+    timezone: str = Field(default="UTC", min_length=1, max_length=64,
+                          description="IANA time zone the cron expression is read in")
+
+
+class RetryFailedRequest(SpecModel):
+    """POST /v1/integrations/{integrationId}/retry-failed (the spec's body)."""
+
+    sync_id: str = Field(alias="syncId", min_length=1, max_length=64,
+                         pattern=r"^[A-Za-z0-9_\-]+$")
+    retry_type: Literal["failed_only", "all"] = Field(default="failed_only", alias="retryType")
+    max_retries: int = Field(default=3, alias="maxRetries", ge=1, le=10, strict=True)

@@ -1,6 +1,7 @@
 """`make bench`: orders per second and peak memory of the Shopify order sync, beside the raw
 ceiling measured in the same run; the bulk backfill against paging; a paged fetch with the
-cost bucket on; a stock fan-out. Figures are printed, never asserted.
+cost bucket on; a stock fan-out; transform-data, the custom connector and a burst of signed
+inbound webhooks. Figures are printed, never asserted.
 
 For each size (default 10,000 and 100,000 orders; BENCH_SIZES=... to change), with the
 sandbox's throttling off:
@@ -52,6 +53,8 @@ def main() -> int:
         custom = bench_custom_connector(work, env)
         tabular = run_json([sys.executable, "-m", "bench.transform_data", str(TRANSFORM_ROWS)],
                            env)
+        hooks = run_json([sys.executable, "-m", "bench.webhooks", str(WEBHOOK_BURST), "32"],
+                         {**env, "PREFECT_API_URL": ""})
     finally:
         stop(server)
     print()
@@ -87,18 +90,27 @@ def main() -> int:
           f"paged (the paced fetch above, before any loading): "
           f"{bulk_rate / paged_rate:,.0f}x")
     print(f"transform-data: {tabular['rows']:,} CSV rows (the spec's customer mapping, 2 % "
-          f"bad) in {tabular['seconds']:.1f} s = {tabular['rows_per_second']:,.0f} rows/s, "
-          f"peak {tabular['peak_mb']:,.0f} MB (target 250,000 rows/s, memory bounded)")
+          f"bad) in {tabular['seconds']:.1f} s = {tabular['rows_per_second']:,.0f} rows/s "
+          f"with its {tabular['answer_mb']:,.0f} MB JSON answer; memory "
+          f"{tabular['baseline_mb']:,.0f} MB with the CSV text loaded, at most "
+          f"{tabular['transform_rss_mb']:,.0f} MB while transforming (target 250,000 "
+          "rows/s, memory bounded)")
     print(f"Custom connector (the spec's example, legacy ERP sandbox, custom-sync flow): "
           f"{custom['orders']:,} orders in {custom['seconds']:.1f} s = "
           f"{custom['orders_per_second']:,.0f} orders/s ({custom['status']}, balanced "
           f"{custom['balanced']})")
+    print(f"Inbound webhooks: {hooks['sent']:,} signed Shopify deliveries ({hooks['unique']:,} "
+          f"distinct, every 10th sent twice) over {hooks['concurrency']} connections, "
+          f"{hooks['ledger']} inbox: {hooks['per_second']:,.0f} deliveries/s, p50 "
+          f"{hooks['p50_ms']:.0f} ms, p99 {hooks['p99_ms']:.0f} ms, failed {hooks['failed']}, "
+          f"lost {hooks['lost']} (target 1,000/s, p99 under 100 ms, none lost)")
     print(f"Fan-out: {fan['skus']:,} SKUs to {fan['channels']} channels in "
           f"{fan['seconds']:.1f} s ({fan['status']}; {fan['counters']})")
     return 0
 
 
 RATE_RESTORE = 1000
+WEBHOOK_BURST = 5000
 
 
 def bench_rate_limited(work: Path, env: dict[str, str]) -> dict:

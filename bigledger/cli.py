@@ -30,7 +30,7 @@ def api(host: str = typer.Option(None, help="default BIGLEDGER_API_HOST"),
     settings = get_settings()
     if settings.api_key is None:
         raise typer.BadParameter("set BIGLEDGER_API_KEY: every API call must present it")
-    uvicorn.run("api.app:create_app", factory=True, host=host or settings.api_host,
+    uvicorn.run("api.app:create_server_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, log_level="warning")
 
 

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 
 from bigledger.settings import get_settings
+from sandbox.shopify.config import DEFAULT_APP_CLIENT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -139,6 +141,11 @@ def run_demo() -> int:
         "DO_NOT_TRACK": "1",
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
         "PREFECT_LOGGING_LEVEL": "INFO",
+        # Real time on one machine: the sandboxes deliver webhooks to this API, and the
+        # demo's own subscriber (on loopback, plain http) receives the events it sends out.
+        "BIGLEDGER_PUBLIC_URL": api_url,
+        "BIGLEDGER_ALLOW_PRIVATE_WEBHOOK_ENDPOINTS": "true",
+        "BIGLEDGER_ALLOW_INSECURE_HTTP": "true",
     }
     stack = Stack(home)
     try:
@@ -183,7 +190,9 @@ def run_demo() -> int:
 
 
 FINISHED = {"completed", "completed_with_errors", "failed", "cancelled"}
-DEMO_WEBHOOK_SECRET = "demo-shopify-webhook-secret"
+# The sandbox shop's app client secret: Shopify signs its webhook deliveries with it.
+DEMO_WEBHOOK_SECRET = DEFAULT_APP_CLIENT_SECRET
+SUBSCRIBER_SECRET = "demo-subscriber-secret-0123456789"
 ALL_TIME = {"from": "2020-01-01T00:00:00Z", "to": "2030-12-31T23:59:59Z"}
 
 
@@ -266,6 +275,12 @@ def step_shopify_setup(w: Walk) -> None:
     w.ids["shopify"] = integration["id"]
     w.step(f"POST /v1/integrations/shopify/setup -> {integration['id']}, credentials stored "
            f"encrypted, shown masked: {integration['credentials']}")
+    hooks = integration["webhooks"]
+    if not hooks["registered"]:
+        raise RuntimeError(f"webhooks were not registered: {hooks}")
+    _say(f"   webhooks registered in the shop: {len(hooks['subscriptions'])} topics -> "
+         f"{hooks['callbackUrl']}; hourly sweep: "
+         + ", ".join(f"{s['operation']} next {s.get('nextSync')}" for s in hooks["sweep"]))
 
 
 def step_shopify_orders(w: Walk) -> None:
@@ -664,6 +679,50 @@ def step_inbound_webhook(w: Walk) -> None:
            f"{forged.status_code} {forged.json()['error']['code']}")
 
 
+def step_realtime_order(w: Walk) -> None:
+    iid = w.ids["shopify"]
+    subscriber = _Subscriber()
+    sub = w.call("POST", f"/v1/integrations/{iid}/webhooks", json={
+        "events": ["order.created", "order.paid", "order.updated"],
+        "endpoint": subscriber.url, "secret": SUBSCRIBER_SECRET, "active": True})
+    before = w.call("GET", "/v1/ledger/sales-orders",
+                    params={"integrationId": iid, "pageSize": 1})["total"]
+    started = time.monotonic()
+    order = httpx.post(f"{w.sandbox_url}/__sandbox/orders/create",
+                       json={"financial_status": "PAID"}, timeout=10).json()
+    order_id = str(order.get("legacyResourceId") or order.get("id"))
+    w.step(f"POST /v1/integrations/{iid}/webhooks (a subscriber on {subscriber.url}) -> "
+           f"{sub['webhookId']}; then a customer pays order {order_id} in the shop")
+    deadline = time.monotonic() + 120
+    total = before
+    while time.monotonic() < deadline and (total == before or not subscriber.received):
+        w.stack.check()
+        time.sleep(0.5)
+        total = w.call("GET", "/v1/ledger/sales-orders",
+                       params={"integrationId": iid, "pageSize": 1})["total"]
+    if total == before or not subscriber.received:
+        raise RuntimeError("the webhook order did not arrive within 120 s")
+    event = subscriber.received[0]
+    _say(f"   Shopify delivered orders/create signed -> inbox -> process-webhooks fetched the "
+         f"order and booked it: {total - before} new sales order in "
+         f"{time.monotonic() - started:.1f} s")
+    _say(f"   the subscriber got {event['event']} for {event['resourceType']} "
+         f"{event['resourceId']}, BigLedger-Signature verified")
+    subscriber.stop()
+
+
+def step_schedules(w: Walk) -> None:
+    iid = w.ids["shopify"]
+    answer = w.call("POST", f"/v1/integrations/{iid}/schedules", json={
+        "frequency": "hourly", "operations": ["sync_orders", "sync_inventory"]})
+    status = w.call("GET", f"/v1/integrations/{iid}/status")
+    w.step(f"POST /v1/integrations/{iid}/schedules (hourly: sync_orders, sync_inventory) -> "
+           + ", ".join(f"{s['operation']} on {s['deployment']} at cron '{s['cron']}'"
+                       for s in answer["schedules"]))
+    _say(f"   status: syncFrequency {status['syncFrequency']}, nextSync {status['nextSync']} "
+         f"(Prefect UI: {w.prefect_ui}/deployments)")
+
+
 def step_trial_balance(w: Walk) -> None:
     tb = w.call("GET", "/v1/ledger/trial-balance")
     w.step("GET /v1/ledger/trial-balance (every integration):")
@@ -707,6 +766,8 @@ STEPS: tuple[Callable[[Walk], None], ...] = (
     step_custom_connector,
     step_transform_data,
     step_inbound_webhook,
+    step_realtime_order,
+    step_schedules,
     # Every capability adds its steps above; the books and health are shown last.
     step_trial_balance,
     step_status,
@@ -714,6 +775,39 @@ STEPS: tuple[Callable[[Walk], None], ...] = (
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+class _Subscriber:
+    """A webhook subscriber on loopback: keeps each event whose BigLedger-Signature
+    verifies, as a receiver should."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from connectors.outbound import verify
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                good = verify(body, self.headers.get("BigLedger-Signature", ""),
+                              SUBSCRIBER_SECRET, int(time.time()))
+                if good:
+                    received.append(json.loads(body))
+                self.send_response(204 if good else 401)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/bigledger-webhook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
 
 def _counts(sync: dict[str, Any], noun: str, *extra: str) -> str:
     """'orders processed 500, created 500, updated 0, failed 0' from the sync's counters."""

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         description="Let webhook subscriptions deliver to loopback, private and link-local "
         "addresses (tests and closed networks only: it opens server-side request forgery).",
     )
+    public_url: str | None = Field(
+        None, description="Base URL at which platforms reach this API (e.g. "
+        "https://integrations.example.com). When set, setting up Shopify, WooCommerce or "
+        "Stripe registers their webhooks at <public_url>/v1/webhooks/<platform>/<id>.")
     shopify_bulk_threshold: int = Field(
         10_000, description="A range or first sync of at least this many Shopify orders uses a "
         "bulk operation instead of paging.")

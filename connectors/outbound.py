@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import socket
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -112,3 +113,86 @@ def _internal(address: str) -> bool:
         ip = ip.ipv4_mapped
     return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
             or ip.is_reserved or ip.is_unspecified)
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+EVENT_ID_HEADER = "BigLedger-Event-Id"
+EVENT_HEADER = "BigLedger-Event"
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedEndpoint:
+    """An endpoint checked at send time with the addresses the check saw: the request
+    connects to one of these, never to what a second lookup might answer (DNS rebinding)."""
+
+    url: httpx.URL
+    addresses: tuple[str, ...]
+
+
+def pin_endpoint(url: str, policy: EndpointPolicy,
+                 resolve: Resolver | None = None) -> PinnedEndpoint:
+    """check_endpoint, keeping the addresses it checked (ValidationFailed when refused)."""
+    seen: list[str] = []
+
+    def remembering(host: str, port: int) -> list[str]:
+        addresses = list((resolve or _default_resolver)(host, port))
+        seen.extend(addresses)
+        return addresses
+
+    checked = check_endpoint(url, policy, remembering)
+    return PinnedEndpoint(checked, tuple(dict.fromkeys(seen)))
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What one delivery attempt came to."""
+
+    succeeded: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+def delivery_headers(body: bytes, secret: str, timestamp: int, event_id: str, event: str,
+                     user_agent: str) -> dict[str, str]:
+    """The headers of a delivery: signature over timestamp and body, the event's id (what a
+    receiver deduplicates on: delivery is at least once) and name."""
+    return {"Content-Type": "application/json", SIGNATURE_HEADER: sign(body, secret, timestamp),
+            EVENT_ID_HEADER: event_id, EVENT_HEADER: event, "User-Agent": user_agent}
+
+
+def post_event(client: httpx.Client, endpoint: PinnedEndpoint, body: bytes,
+               headers: dict[str, str]) -> SendResult:
+    """POST a delivery to the pinned addresses in turn (the next one only when a connection
+    cannot be made). A 2xx succeeds; any other answer, a timeout or no connection fails.
+    Redirects are not followed: a redirect could point inside the network. The answer's
+    body is not read, so a subscriber cannot hold the sender by streaming it slowly."""
+    started = time.monotonic()
+    error = "no address to connect to"
+    for address in endpoint.addresses:
+        url = endpoint.url.copy_with(host=address)
+        extensions = {"sni_hostname": endpoint.url.host} if url.scheme == "https" else {}
+        try:
+            with client.stream("POST", url, content=body,
+                               headers={**headers, "Host": _host_header(endpoint.url)},
+                               extensions=extensions, follow_redirects=False) as response:
+                code = response.status_code
+            return SendResult(200 <= code < 300, code, None, _elapsed_ms(started))
+        except httpx.ConnectError as exc:
+            error = f"connection failed: {exc}" if str(exc) else "connection failed"
+        except httpx.TimeoutException as exc:
+            return SendResult(False, None, f"timed out ({type(exc).__name__})",
+                              _elapsed_ms(started))
+        except httpx.HTTPError as exc:
+            return SendResult(False, None, f"{type(exc).__name__}: {exc}", _elapsed_ms(started))
+    return SendResult(False, None, error, _elapsed_ms(started))
+
+
+def _host_header(url: httpx.URL) -> str:
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{url.port}" if url.port else host
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -46,6 +46,7 @@ from bigledger.money import loads_exact
 from connectors.auth import Basic, OAuth2RefreshToken, TokenCallback
 from connectors.http import ApiResponse, HttpClient, RetryDecision
 from connectors.ratelimit import RateLimitPolicy, Throttle, TokenBucketPolicy
+from connectors.webhook_registration import WebhookRegistration, portal_registration
 
 log = logging.getLogger(__name__)
 
@@ -460,6 +461,23 @@ class QuickBooksConnector:
         body = {"token": self.auth.refresh_token}
         self.http.post(self.revoke_url, json=body, auth=self._revoke_auth,
                        headers={"Content-Type": "application/json"}, parse=False)
+
+    # -- webhooks (configured in Intuit's developer portal, not through the API) -----------
+
+    def register_webhooks(self, callback_url: str, topics: list[str] | None = None
+                          ) -> WebhookRegistration:  # fmt: skip
+        """QuickBooks has no API to register webhooks: the result says where to enter
+        `callback_url` (the app's Webhooks page in the Intuit developer portal) and which
+        secret to keep (its verifier token). `topics` (entity names) are chosen there too."""
+        return portal_registration("quickbooks", callback_url,
+                                   portal="Intuit developer portal (app > Webhooks)",
+                                   secret_name="verifier token")  # fmt: skip
+
+    def unregister_webhooks(self, callback_url: str) -> WebhookRegistration:
+        """As `register_webhooks`: the endpoint is removed in the developer portal."""
+        return portal_registration("quickbooks", callback_url,
+                                   portal="Intuit developer portal (app > Webhooks)",
+                                   secret_name="verifier token", removing=True)  # fmt: skip
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from connectors.shopify_queries import (
     SHOP_QUERY,
     VARIANTS_BY_SKU_QUERY,
 )
+from connectors.webhook_registration import WebhookRegistration, WebhookSubscriptionRef
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,64 @@ MAX_PAGE = 250  # largest `first` any Shopify connection accepts
 MUTATION_COST = 10  # what Shopify charges a mutation field, before its selection
 INVENTORY_BATCH = 100  # rows per inventory mutation
 SKU_BATCH = 25  # SKUs per productVariants search
+IDS_BATCH = 50  # order ids per `id:a OR id:b ...` search (keeps the query string short)
+
+# What an integration listens to: orders through their life, refunds, catalog and stock.
+DEFAULT_WEBHOOK_TOPICS = (
+    "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "refunds/create",
+    "products/update", "inventory_levels/update", "customers/create", "customers/update",
+)  # fmt: skip
+
+WEBHOOK_SUBSCRIPTIONS_QUERY = """
+query WebhookSubscriptions($first: Int!, $after: String, $callbackUrl: URL) {
+  webhookSubscriptions(first: $first, after: $after, callbackUrl: $callbackUrl) {
+    nodes {
+      id
+      topic
+      endpoint { __typename ... on WebhookHttpEndpoint { callbackUrl } }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+WEBHOOK_SUBSCRIPTION_CREATE_MUTATION = """
+mutation WebhookSubscriptionCreate(
+  $topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!
+) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
+    webhookSubscription { id topic }
+    userErrors { field message }
+  }
+}
+"""
+
+WEBHOOK_SUBSCRIPTION_DELETE_MUTATION = """
+mutation WebhookSubscriptionDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}
+"""
+
+
+def webhook_topic_enum(topic: str) -> str:
+    """`orders/create` or `ORDERS_CREATE` -> `ORDERS_CREATE` (GraphQL's topic enum)."""
+    if not isinstance(topic, str) or not re.fullmatch(r"[A-Za-z_]+(/[A-Za-z_]+)?", topic):
+        raise ValueError(f"not a Shopify webhook topic: {topic!r}")
+    return topic.replace("/", "_").upper()
+
+
+def webhook_rest_topic(enum: str) -> str:
+    """`ORDERS_CREATE` -> `orders/create` (the X-Shopify-Topic form). Topics whose resource
+    has an underscore (INVENTORY_LEVELS_UPDATE) keep it: inventory_levels/update."""
+    known = {webhook_topic_enum(t): t for t in (*DEFAULT_WEBHOOK_TOPICS, "orders/fulfilled",
+             "orders/partially_fulfilled", "orders/edited", "orders/delete", "products/create",
+             "products/delete", "customers/delete", "app/uninstalled",
+             "bulk_operations/finish", "inventory_levels/connect",
+             "inventory_levels/disconnect")}  # fmt: skip
+    return known.get(enum, enum.lower())
 
 # "any" is accepted as an explicit "no filter", as in Shopify's REST filters.
 FinancialStatus = Literal[
@@ -139,6 +198,15 @@ class OrderFilter(BaseModel):
             elif unique:
                 terms.append("(" + " OR ".join(f"{field_name}:{v}" for v in unique) + ")")
         return " ".join(terms) or None
+
+
+class _OrderIdsFilter(OrderFilter):
+    """Orders by id (`id:1 OR id:2 ...`), for fetching current state after a webhook."""
+
+    ids: tuple[str, ...] = ()
+
+    def to_search_query(self) -> str | None:
+        return " OR ".join(f"id:{legacy}" for legacy in self.ids) or None
 
 
 class ProductSortKey(StrEnum):
@@ -1037,3 +1105,116 @@ class ShopifyConnector(_CatalogMixin, _CustomersMixin, _BulkMixin):
             details={"orderId": order.get("id")},
         )
 
+
+    # -- current orders by id (inbox processing) ------------------------------------------
+
+    def fetch_orders_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The current, complete orders with these ids (numeric or `gid://shopify/Order/N`),
+        as `fetch_orders_page` returns them; ids the shop does not have are left out.
+
+        Searched as `id:a OR id:b ...` in batches of 50 ids, in id order."""
+        legacy: list[str] = []
+        for value in ids:
+            text = str(value).strip().rsplit("/", 1)[-1]
+            if not text.isdigit():
+                raise ValueError(f"not a Shopify order id: {value!r}")
+            legacy.append(text)
+        wanted = list(dict.fromkeys(legacy))
+        orders: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), IDS_BATCH):
+            chunk = _OrderIdsFilter(ids=tuple(wanted[start:start + IDS_BATCH]),
+                                    sort_key=OrderSortKey.ID)  # fmt: skip
+            for page in self.iter_order_pages(chunk):
+                orders.extend(page.records)
+        return orders
+
+    # -- webhook subscriptions ------------------------------------------------------------
+
+    def list_webhook_subscriptions(self, callback_url: str | None = None) -> list[dict[str, Any]]:
+        """Every webhook subscription of the app (those delivering to `callback_url` when
+        given): `{"id", "topic" (enum), "callbackUrl"}`."""
+        found: list[dict[str, Any]] = []
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            data = self._graphql(WEBHOOK_SUBSCRIPTIONS_QUERY,
+                                 {"first": 100, "after": after, "callbackUrl": callback_url})
+            connection = _connection(data, "webhookSubscriptions", "webhook subscriptions")
+            for node in connection.get("nodes") or []:
+                url = get_path(node, "endpoint.callbackUrl")
+                if callback_url is None or url == callback_url:
+                    found.append({"id": node["id"], "topic": node["topic"], "callbackUrl": url})
+            after = _next_cursor(connection, seen, "webhook subscriptions")
+            if after is None:
+                return found
+
+    def register_webhooks(self, callback_url: str, topics: list[str] | None = None
+                          ) -> WebhookRegistration:  # fmt: skip
+        """Subscribe `callback_url` to `topics` (default DEFAULT_WEBHOOK_TOPICS; `orders/create`
+        or `ORDERS_CREATE`). A topic already delivering there is reused, so running this
+        twice creates nothing new. Deliveries are signed with the app's client secret, so the
+        result's `secret` is None."""
+        wanted = list(dict.fromkeys(webhook_topic_enum(t) for t in
+                                    (topics or DEFAULT_WEBHOOK_TOPICS)))  # fmt: skip
+        existing: dict[str, str] = {}
+        for sub in self.list_webhook_subscriptions(callback_url):
+            existing.setdefault(sub["topic"], sub["id"])
+        refs: list[WebhookSubscriptionRef] = []
+        created: list[str] = []
+        reused: list[str] = []
+        for topic in wanted:
+            sub_id = existing.get(topic)
+            if sub_id is None:
+                sub_id = self._create_webhook(topic, callback_url)
+                if sub_id is None:  # created meanwhile (a concurrent setup): use that one
+                    again = {s["topic"]: s["id"] for s in
+                             self.list_webhook_subscriptions(callback_url)}  # fmt: skip
+                    sub_id = again.get(topic)
+                    if sub_id is None:
+                        raise PlatformError(f"shopify refused the {topic} subscription and "
+                                            "none exists for the address")  # fmt: skip
+                    reused.append(sub_id)
+                else:
+                    created.append(sub_id)
+            else:
+                reused.append(sub_id)
+            refs.append(WebhookSubscriptionRef(sub_id, webhook_rest_topic(topic)))
+        return WebhookRegistration(platform=self.platform, callback_url=callback_url,
+                                   subscriptions=tuple(refs), created=tuple(created),
+                                   reused=tuple(reused))  # fmt: skip
+
+    def _create_webhook(self, topic: str, callback_url: str) -> str | None:
+        """The new subscription's id; None when Shopify says the address is taken."""
+        data = self._graphql(
+            WEBHOOK_SUBSCRIPTION_CREATE_MUTATION,
+            {"topic": topic, "webhookSubscription": {"callbackUrl": callback_url,
+                                                     "format": "JSON"}},
+            mutation=True, idempotent=False,
+        )  # fmt: skip
+        payload = data.get("webhookSubscriptionCreate") or {}
+        errors = payload.get("userErrors") or []
+        if errors:
+            messages = "; ".join(str(e.get("message")) for e in errors)
+            if "taken" in messages.lower():
+                return None
+            raise PlatformError(f"shopify refused the {topic} webhook subscription: {messages}",
+                                details={"userErrors": errors})  # fmt: skip
+        sub_id = get_path(payload, "webhookSubscription.id")
+        if not isinstance(sub_id, str):
+            raise PlatformError("shopify created a webhook subscription without an id")
+        return sub_id
+
+    def unregister_webhooks(self, callback_url: str) -> WebhookRegistration:
+        """Delete every subscription delivering to `callback_url` (none: nothing to do)."""
+        removed: list[WebhookSubscriptionRef] = []
+        for sub in self.list_webhook_subscriptions(callback_url):
+            data = self._graphql(WEBHOOK_SUBSCRIPTION_DELETE_MUTATION, {"id": sub["id"]},
+                                 mutation=True)  # fmt: skip
+            errors = get_path(data, "webhookSubscriptionDelete.userErrors") or []
+            if errors and not any("does not exist" in str(e.get("message")) for e in errors):
+                raise PlatformError("shopify refused to delete webhook subscription "
+                                    f"{sub['id']}", details={"userErrors": errors})
+            removed.append(WebhookSubscriptionRef(sub["id"], webhook_rest_topic(sub["topic"])))
+        return WebhookRegistration(platform=self.platform, callback_url=callback_url,
+                                   subscriptions=tuple(removed),
+                                   removed=tuple(r.id for r in removed))  # fmt: skip

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,12 +32,23 @@ from connectors.auth import Bearer
 from connectors.http import ApiResponse, Backoff, HttpClient, RetryDecision
 from connectors.pagination import BodyCursorPaginator, PageRequest, paginate
 from connectors.ratelimit import Throttle, TokenBucketPolicy
+from connectors.webhook_registration import WebhookRegistration, WebhookSubscriptionRef
 
 API_BASE = "https://api.stripe.com"
 ACCOUNT_PATH = "/v1/account"
 BALANCE_PATH = "/v1/balance"
 BALANCE_TRANSACTIONS_PATH = "/v1/balance_transactions"
 PAYOUTS_PATH = "/v1/payouts"
+WEBHOOK_ENDPOINTS_PATH = "/v1/webhook_endpoints"
+# Every event that moves money through the balance the ledger follows: charges and their
+# refunds and disputes, payouts. (Stripe's API takes explicit types or "*", no wildcards.)
+DEFAULT_WEBHOOK_EVENTS = (
+    "charge.succeeded", "charge.failed", "charge.captured", "charge.refunded",
+    "charge.updated", "charge.refund.updated", "charge.dispute.created",
+    "charge.dispute.updated", "charge.dispute.closed", "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated", "refund.created", "refund.updated", "refund.failed",
+    "payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled",
+)  # fmt: skip
 MAX_LIMIT = 100
 # docs.stripe.com/rate-limits: requests per second per mode.
 TEST_RATE = 25.0
@@ -316,6 +328,76 @@ class StripeConnector:
         for response in paginate(self.http, PageRequest(url=PAYOUTS_PATH, params=params),
                                  paginator):  # fmt: skip
             yield self._page(response, None)
+
+    # -- webhook endpoints ----------------------------------------------------------------
+
+    def list_webhook_endpoints(self, url: str | None = None) -> list[dict[str, Any]]:
+        """Every webhook endpoint of the account (those for `url` when given), newest first.
+        Stripe never shows an endpoint's secret again after creating it."""
+        paginator = BodyCursorPaginator(cursor_path="data[-1].id", param="starting_after",
+                                        has_more_path="has_more", records_path="data")
+        request = PageRequest(url=WEBHOOK_ENDPOINTS_PATH, params={"limit": MAX_LIMIT})
+        found: list[dict[str, Any]] = []
+        for response in paginate(self.http, request, paginator):
+            for endpoint in self._page(response, None).records:
+                if url is None or endpoint.get("url") == url:
+                    found.append(endpoint)
+        return found
+
+    def register_webhooks(self, callback_url: str, topics: list[str] | None = None
+                          ) -> WebhookRegistration:  # fmt: skip
+        """One endpoint for `callback_url` with `topics` (default DEFAULT_WEBHOOK_EVENTS)
+        enabled. A new endpoint's signing secret (`whsec_...`) is in the result, the only
+        time Stripe shows it; an existing endpoint for the URL is reused (its events set to
+        `topics`, re-enabled) and its secret is None: keep the one stored when it was
+        created. Further endpoints for the same URL are deleted (they would deliver twice)."""
+        wanted = list(dict.fromkeys(topics or DEFAULT_WEBHOOK_EVENTS))
+        # Oldest first (the list is newest first; ties in `created` keep that order).
+        existing = sorted(reversed(self.list_webhook_endpoints(callback_url)),
+                          key=lambda e: e.get("created") or 0)  # fmt: skip
+        removed: list[str] = []
+        secret: str | None = None
+        if existing:
+            endpoint = existing[0]
+            if (list(endpoint.get("enabled_events") or []) != wanted
+                    or endpoint.get("status") != "enabled"):
+                self.http.request("POST", f"{WEBHOOK_ENDPOINTS_PATH}/{endpoint['id']}",
+                                  data={"enabled_events[]": wanted, "disabled": "false"},
+                                  idempotent=True)  # fmt: skip
+            for extra in existing[1:]:
+                self.http.request("DELETE", f"{WEBHOOK_ENDPOINTS_PATH}/{extra['id']}")
+                removed.append(extra["id"])
+            created: tuple[str, ...] = ()
+            reused: tuple[str, ...] = (endpoint["id"],)
+        else:
+            # The Idempotency-Key makes a retried create return the first answer, not a
+            # second endpoint.
+            response = self.http.request(
+                "POST", WEBHOOK_ENDPOINTS_PATH, idempotent=True,
+                data={"url": callback_url, "enabled_events[]": wanted},
+                headers={"Idempotency-Key": f"bigledger-webhook-{uuid.uuid4()}"},
+            )  # fmt: skip
+            endpoint = self._object(response, "webhook_endpoint")
+            secret = endpoint.get("secret")
+            if not isinstance(secret, str) or not secret.startswith("whsec_"):
+                raise PlatformError("stripe created a webhook endpoint without its secret")
+            created, reused = (endpoint["id"],), ()
+        refs = tuple(WebhookSubscriptionRef(endpoint["id"], event) for event in wanted)
+        return WebhookRegistration(platform=self.platform, callback_url=callback_url,
+                                   subscriptions=refs, secret=secret, created=created,
+                                   reused=reused, removed=tuple(removed))  # fmt: skip
+
+    def unregister_webhooks(self, callback_url: str) -> WebhookRegistration:
+        """Delete every webhook endpoint for `callback_url`."""
+        removed: list[WebhookSubscriptionRef] = []
+        ids: list[str] = []
+        for endpoint in self.list_webhook_endpoints(callback_url):
+            self.http.request("DELETE", f"{WEBHOOK_ENDPOINTS_PATH}/{endpoint['id']}")
+            ids.append(endpoint["id"])
+            removed.extend(WebhookSubscriptionRef(endpoint["id"], event)
+                           for event in endpoint.get("enabled_events") or [])  # fmt: skip
+        return WebhookRegistration(platform=self.platform, callback_url=callback_url,
+                                   subscriptions=tuple(removed), removed=tuple(ids))  # fmt: skip
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -21,10 +21,22 @@ from bigledger.errors import InvalidCredentials, PlatformError
 from connectors.auth import Basic
 from connectors.http import ApiResponse, HttpClient
 from connectors.pagination import PageNumberPaginator, PageRequest, paginate
+from connectors.webhook_registration import (
+    WebhookRegistration,
+    WebhookSubscriptionRef,
+    new_webhook_secret,
+)
 
 API_PREFIX = "/wp-json/wc/v3"
 ORDERS_PATH = f"{API_PREFIX}/orders"
 MAX_PER_PAGE = 100  # WordPress core's collection limit
+WEBHOOKS_PATH = f"{API_PREFIX}/webhooks"
+# Orders as they are created and change (WooCommerce has no paid/cancelled/refund topics:
+# those are order.updated), products (stock changes are product updates) and customers.
+DEFAULT_WEBHOOK_TOPICS = (
+    "order.created", "order.updated", "product.updated", "customer.created",
+    "customer.updated",
+)  # fmt: skip
 
 OrderStatus = Literal[
     "any", "pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",
@@ -208,6 +220,105 @@ class WooCommerceConnector:
 
     def _orders(self, params: dict[str, Any]) -> ApiResponse:
         return self.http.get(ORDERS_PATH, params=params)
+
+    # -- current orders by id (inbox processing) ------------------------------------------
+
+    def fetch_orders_by_ids(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The current orders with these ids, as the order pages return them
+        (`GET /orders?include=...`, 100 ids a request); unknown ids are left out."""
+        wanted: list[int] = []
+        for value in ids:
+            text = str(value).strip()
+            if not text.isdigit():
+                raise ValueError(f"not a WooCommerce order id: {value!r}")
+            wanted.append(int(text))
+        unique = list(dict.fromkeys(wanted))
+        orders: list[dict[str, Any]] = []
+        for start in range(0, len(unique), MAX_PER_PAGE):
+            chunk = unique[start:start + MAX_PER_PAGE]
+            params = {"include": ",".join(map(str, chunk)), "orderby": "id", "order": "asc",
+                      "per_page": MAX_PER_PAGE, "page": 1}  # fmt: skip
+            orders.extend(self._page(self._orders(params), 1, MAX_PER_PAGE).records)
+        return orders
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    def list_webhooks(self, delivery_url: str | None = None) -> list[dict[str, Any]]:
+        """Every webhook of the store (those delivering to `delivery_url` when given), read
+        in the edit context so each carries its `secret`."""
+        request = PageRequest(url=WEBHOOKS_PATH, params={"status": "all", "context": "edit",
+                                                         "orderby": "id", "order": "asc"})
+        paginator = PageNumberPaginator(page_size=MAX_PER_PAGE,
+                                        total_pages_header="X-WP-TotalPages")  # fmt: skip
+        found: list[dict[str, Any]] = []
+        for response in paginate(self.http, request, paginator):
+            for hook in _as_page(response, 1, MAX_PER_PAGE, "webhooks").records:
+                if delivery_url is None or hook.get("delivery_url") == delivery_url:
+                    found.append(hook)
+        return found
+
+    def register_webhooks(self, callback_url: str, topics: list[str] | None = None, *,
+                          secret: str | None = None) -> WebhookRegistration:  # fmt: skip
+        """Make every topic (default DEFAULT_WEBHOOK_TOPICS) deliver to `callback_url`, all
+        signed with one secret: `secret` if given, else the one our webhooks there already
+        share, else a new strong random one. Existing webhooks for the URL are reused (set
+        active, secret aligned), extra copies of one topic deleted, so running this twice
+        is safe. The result's `secret` is the key to verify with."""
+        wanted = list(dict.fromkeys(topics or DEFAULT_WEBHOOK_TOPICS))
+        for topic in wanted:
+            resource, _, event = topic.partition(".")
+            if not resource or event not in ("created", "updated", "deleted", "restored"):
+                raise ValueError(f"not a WooCommerce webhook topic: {topic!r}")
+        existing = self.list_webhooks(callback_url)
+        shared = {h.get("secret") for h in existing if h.get("topic") in wanted}
+        key = secret
+        if key is None and len(shared) == 1:
+            key = next(iter(shared))  # None or "" when the store did not show it
+        key = key or new_webhook_secret()
+        refs: list[WebhookSubscriptionRef] = []
+        created: list[str] = []
+        reused: list[str] = []
+        removed: list[str] = []
+        for topic in wanted:
+            same = [h for h in existing if h.get("topic") == topic]
+            if same:
+                hook = same[0]
+                if hook.get("secret") != key or hook.get("status") != "active":
+                    self.http.request("PUT", f"{WEBHOOKS_PATH}/{hook['id']}",
+                                      json={"secret": key, "status": "active"})  # fmt: skip
+                reused.append(str(hook["id"]))
+                for extra in same[1:]:
+                    self._delete_webhook(extra["id"])
+                    removed.append(str(extra["id"]))
+            else:
+                response = self.http.request(
+                    "POST", WEBHOOKS_PATH, idempotent=False,
+                    json={"name": f"BigLedger {topic}", "topic": topic,
+                          "delivery_url": callback_url, "secret": key, "status": "active"},
+                )  # fmt: skip
+                hook = response.data if isinstance(response.data, dict) else {}
+                if "id" not in hook:
+                    raise PlatformError("woocommerce created a webhook without an id")
+                created.append(str(hook["id"]))
+            refs.append(WebhookSubscriptionRef(str(hook["id"]), topic))
+        return WebhookRegistration(platform=self.platform, callback_url=callback_url,
+                                   subscriptions=tuple(refs), secret=key,
+                                   created=tuple(created), reused=tuple(reused),
+                                   removed=tuple(removed))  # fmt: skip
+
+    def unregister_webhooks(self, callback_url: str) -> WebhookRegistration:
+        """Delete every webhook delivering to `callback_url`."""
+        removed: list[WebhookSubscriptionRef] = []
+        for hook in self.list_webhooks(callback_url):
+            self._delete_webhook(hook["id"])
+            removed.append(WebhookSubscriptionRef(str(hook["id"]), str(hook.get("topic"))))
+        return WebhookRegistration(platform=self.platform, callback_url=callback_url,
+                                   subscriptions=tuple(removed),
+                                   removed=tuple(r.id for r in removed))  # fmt: skip
+
+    def _delete_webhook(self, hook_id: Any) -> None:
+        # Webhooks cannot be trashed: without force=true WooCommerce answers 501.
+        self.http.request("DELETE", f"{WEBHOOKS_PATH}/{hook_id}", params={"force": "true"})
 
     def _total(self, response: ApiResponse) -> int:
         total = _header_int(response, "X-WP-Total")

@@ -43,6 +43,7 @@ from connectors.ratelimit import (
     RateLimitPolicy,
     parse_retry_after,
 )
+from connectors.webhook_registration import WebhookRegistration, portal_registration
 
 DEFAULT_BASE_URL = "https://api.xero.com"
 DEFAULT_IDENTITY_URL = "https://identity.xero.com"
@@ -491,6 +492,24 @@ class XeroConnector:
         return {"minute": self.minute_policy.budget().as_dict(),
                 "appMinute": self.app_policy.budget().as_dict(),
                 "day": self.day_policy.budget().as_dict()}  # fmt: skip
+
+    # -- webhooks (configured in Xero's developer portal, not through the API) -------------
+
+    def register_webhooks(self, callback_url: str, topics: list[str] | None = None
+                          ) -> WebhookRegistration:  # fmt: skip
+        """Xero has no API to register webhooks: the result says where to enter
+        `callback_url` (the app's Webhooks page at developer.xero.com, which then runs its
+        Intent to Receive check against it) and which secret to keep (the webhook key).
+        `topics` (INVOICE, CONTACT ...) are chosen there too."""
+        return portal_registration("xero", callback_url,
+                                   portal="Xero developer portal (My Apps > Webhooks)",
+                                   secret_name="webhook key")  # fmt: skip
+
+    def unregister_webhooks(self, callback_url: str) -> WebhookRegistration:
+        """As `register_webhooks`: the subscription is removed in the developer portal."""
+        return portal_registration("xero", callback_url,
+                                   portal="Xero developer portal (My Apps > Webhooks)",
+                                   secret_name="webhook key", removing=True)  # fmt: skip
 
     @staticmethod
     def _records(response: ApiResponse, spec: Resource) -> list[dict[str, Any]]:

@@ -39,8 +39,26 @@ def build_deployments() -> list[Any]:
         out.append(flow.to_deployment(
             name=spec["name"], description=spec.get("description"), tags=spec.get("tags"),
             parameters=spec.get("parameters") or {},
-            schedules=spec.get("schedules") or None,
+            schedules=_schedules(spec.get("schedules")),
         ))
+    return out
+
+
+def _schedules(declared: list[dict[str, Any]] | None) -> list[Any] | None:
+    """prefect.yaml's `schedules:` entries (interval seconds or cron, with a slug) as Prefect
+    schedules. None (not []) when a deployment declares none: re-applying it then leaves
+    the schedules the API added (per integration) in place."""
+    from prefect.schedules import Cron, Interval
+
+    if not declared:
+        return None
+    out = []
+    for entry in declared:
+        options = {k: entry[k] for k in ("slug", "timezone", "active") if k in entry}
+        if "interval" in entry:
+            out.append(Interval(entry["interval"], **options))
+        else:
+            out.append(Cron(entry["cron"], **options))
     return out
 
 

@@ -475,6 +475,74 @@ class WebhookDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class OutboundDelivery(Base):
+    """The outbox: one normalized event due to one subscriber. Sent in the order the events
+    happened per resource (an event waits while an earlier one of its resource is undelivered),
+    retried on the subscription's backoff until delivered or out of attempts."""
+
+    __tablename__ = "outbound_deliveries"
+    __table_args__ = (UniqueConstraint("subscription_id", "event_id"),
+                      Index("ix_outbound_deliveries_due", "status", "next_attempt_at"),
+                      Index("ix_outbound_deliveries_resource", "subscription_id",
+                            "resource_key", "occurred_at"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(300))
+    event_type: Mapped[str] = mapped_column(String(100))
+    resource_key: Mapped[str] = mapped_column(String(300))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict] = mapped_column(JSONType)  # the normalized event, the spec's shape
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboundAttempt(Base):
+    """Every attempt to deliver an outbound event: when, how long, what the subscriber said."""
+
+    __tablename__ = "outbound_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("outbound_deliveries.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SyncSchedule(Timestamps, Base):
+    """A recurring operation of an integration. The ledger keeps the list; each schedule is
+    mirrored as a schedule of the operation's Prefect deployment (with the integration as its
+    parameter), which is what runs it and what the Prefect UI shows."""
+
+    __tablename__ = "sync_schedules"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    integration_id: Mapped[str] = mapped_column(ForeignKey("integrations.id"), index=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    frequency: Mapped[str] = mapped_column(String(100))  # hourly | daily | a cron expression
+    cron: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    flow_name: Mapped[str] = mapped_column(String(100))
+    parameters: Mapped[dict] = mapped_column(JSONType, default=dict)
+    kind: Mapped[str] = mapped_column(String(20), default="user")  # user | sweep | connector
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    prefect_deployment_id: Mapped[str | None] = mapped_column(String(64))
+    prefect_schedule_id: Mapped[str | None] = mapped_column(String(64))
+
+
 # --- the books -----------------------------------------------------------------------
 
 

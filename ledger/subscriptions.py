@@ -11,6 +11,7 @@ from bigledger.errors import NotFound
 from bigledger.secrets import encrypt_json
 from ledger.ids import new_id
 from ledger.models import WebhookSubscription, utcnow
+from ledger.outbox import delete_deliveries
 
 
 def create_subscription(conn: Connection, integration_id: str, events: list[str],
@@ -57,7 +58,9 @@ def update_subscription(conn: Connection, integration_id: str, sid: str,
 
 
 def delete_subscription(conn: Connection, integration_id: str, sid: str) -> None:
+    """Remove a subscription with its deliveries and their attempts."""
     get_subscription(conn, integration_id, sid)
+    delete_deliveries(conn, sid)
     conn.execute(delete(WebhookSubscription).where(WebhookSubscription.id == sid))
 
 

@@ -223,3 +223,14 @@ def count_open_failures(conn: Connection, sync_id: str) -> int:
             RecordError.sync_id == sync_id, RecordError.resolved_at.is_(None)
         )
     ).scalar_one()
+
+
+def count_attempts(conn: Connection, sync_id: str, object_type: str,
+                   external_ids: list[str]) -> None:
+    """One more attempt on these records' errors of a sync (a replay that succeeded counts
+    too; record_failures counts the ones that failed)."""
+    if external_ids:
+        conn.execute(update(RecordError).where(
+            RecordError.sync_id == sync_id, RecordError.object_type == object_type,
+            RecordError.external_id.in_(external_ids)).values(
+            attempts=RecordError.attempts + 1, last_attempt_at=utcnow()))

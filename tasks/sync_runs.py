@@ -80,14 +80,17 @@ def record_sync_result(sync_id: str, result: Any, increments: dict[str, int],
 
 @task(name="finish-sync-run", **TASK_OPTIONS)
 def finish_sync_run(sync_id: str, error_code: str | None = None,
-                    error_message: str | None = None) -> dict[str, Any]:
+                    error_message: str | None = None,
+                    records_failed: bool = False) -> dict[str, Any]:
     """Close the sync: failed with its error, completed, or completed_with_errors when some
-    records failed; publish the summary table artifact."""
+    records failed (its own, or `records_failed`: another sync's records, as a retry
+    replays); publish the summary table artifact."""
     with transaction() as conn:
         if error_code:
             status = "failed"
         else:
-            status = "completed_with_errors" if count_open_failures(conn, sync_id) else "completed"
+            failed = records_failed or count_open_failures(conn, sync_id)
+            status = "completed_with_errors" if failed else "completed"
         mark_finished(conn, sync_id, status, error_code=error_code, error_message=error_message)
         run = get_sync_run(conn, sync_id)
     table = [{"counter": k, "value": v} for k, v in sorted(run["counters"].items())]

@@ -38,6 +38,9 @@ def _reset_caches() -> None:
     get_settings.cache_clear()
     get_engine.cache_clear()
     migrate._done.clear()
+    from api.routes import inbound
+
+    inbound._secrets.clear()  # webhook secrets cached from another test's integrations
 
 
 def _postgres_database(name: str) -> str:
@@ -80,6 +83,7 @@ def ledger_url(request, tmp_path_factory) -> str:
 
 DATA_TABLES = ["journal_lines", "journal_entries", "sales_order_lines", "sales_orders",
                "webhook_deliveries",
+               "outbound_attempts", "outbound_deliveries", "sync_schedules",
                "webhook_subscriptions",
                "custom_connectors",
                "source_transactions",

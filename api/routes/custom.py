@@ -12,7 +12,7 @@ from api.envelope import ok
 from api.orchestrator import start_sync
 from api.routes.integrations import id_path
 from api.views import integration_view, iso
-from bigledger.errors import InvalidCredentials, ValidationFailed
+from bigledger.errors import IntegrationError, InvalidCredentials, ValidationFailed
 from connectors.factory import build_connector, check_connection
 from ledger.custom_connectors import (
     add_version,
@@ -110,7 +110,24 @@ def setup(connectorId: str = id_path(),  # noqa: N803
                                     credentials, settings, body.get("mapping") or {})
     view = integration_view(record)
     view["settings"] = {k: v for k, v in record.settings.items() if k != "definition"}
+    view["schedule"] = _schedule_sync(record.id, connector["definition"].get("scheduleSync"))
     return ok(view)
+
+
+def _schedule_sync(integration_id: str, schedule_sync: bool | str | None) -> dict | None:
+    """The definition's scheduleSync as a schedule of the instance's sync (true = hourly).
+    The instance exists either way: if Prefect cannot take the schedule now, the answer says
+    so and the schedule can be added later with POST .../schedules."""
+    from api.routes.schedules import schedule_operation, schedule_view
+
+    if not schedule_sync:
+        return None
+    frequency = "hourly" if schedule_sync is True else str(schedule_sync)
+    try:
+        return schedule_view(schedule_operation(integration_id, "custom", "sync", frequency,
+                                                kind="connector"))
+    except IntegrationError as exc:
+        return {"error": {"code": str(exc.code), "message": exc.message}}
 
 
 @router.post("/{integrationId}/sync", summary="Sync an endpoint of a custom connector")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path
 from api.catalog import CATALOG, SETUP_READY, catalog_ids
 from api.envelope import ok
 from api.orchestrator import flow_run_state
+from api.realtime import connect_realtime
 from api.schemas import SetupRequest
 from api.views import integration_view, iso, sync_view
 from bigledger.errors import InvalidCredentials, NotFound
@@ -23,6 +24,7 @@ from ledger.db import transaction
 from ledger.integrations import create_integration, get_integration
 from ledger.mapping import validate_mapping
 from ledger.models import utcnow
+from ledger.schedules import list_schedules, next_run
 from ledger.syncs import (
     FINISHED,
     get_sync_run,
@@ -61,15 +63,20 @@ def setup(body: SetupRequest, integrationId: str = id_path()) -> dict[str, Any]:
                                 on_tokens=rotated.update)
     try:
         account = check_connection(connector)  # AuthFailed here means nothing is saved
+        credentials = merge_tokens(body.credentials, rotated) if rotated else body.credentials
+        with transaction() as conn:
+            record = create_integration(conn, platform, body.name, credentials,
+                                        body.settings, body.mapping)
+        webhooks = connect_realtime(record, connector,
+                                    wanted=body.settings.get("webhooks", True) is not False)
     finally:
         close = getattr(connector, "close", None)
         if close:
             close()
-    credentials = merge_tokens(body.credentials, rotated) if rotated else body.credentials
-    with transaction() as conn:
-        record = create_integration(conn, platform, body.name, credentials,
-                                    body.settings, body.mapping)
-    return ok(integration_view(record, {"connection": _account_summary(account)}))
+    extra: dict[str, Any] = {"connection": _account_summary(account)}
+    if webhooks is not None:
+        extra["webhooks"] = webhooks
+    return ok(integration_view(record, extra))
 
 
 def _account_summary(account: dict[str, Any]) -> dict[str, Any]:
@@ -102,14 +109,14 @@ def integration_status(integrationId: str = id_path()) -> dict[str, Any]:  # noq
         week = recent_sync_runs(conn, record.id, timedelta(days=7))
         last = last_finished_sync(conn, record.id)
         errors = list_failures(conn, integration_id=record.id, limit=10)
+        schedules = [s for s in list_schedules(conn, record.id) if s["active"]]
     day_cutoff = utcnow() - timedelta(days=1)
     day = [r for r in week if r["created_at"] >= day_cutoff]
     return ok({
         "integrationId": record.id,
         "status": _health(record.status, last),
         "lastSync": iso(last["finished_at"]) if last else None,
-        "nextSync": None,  # schedules arrive with the scheduling capability
-        "syncFrequency": record.settings.get("syncFrequency", "manual"),
+        **_schedule_summary(schedules),
         "statistics": {"last24Hours": _stats(day), "lastWeek": _stats(week)},
         "recentErrors": [
             {"timestamp": iso(e["last_attempt_at"]), "type": e["code"].lower(),
@@ -118,6 +125,16 @@ def integration_status(integrationId: str = id_path()) -> dict[str, Any]:  # noq
             for e in errors
         ],
     })
+
+
+def _schedule_summary(schedules: list[dict[str, Any]]) -> dict[str, Any]:
+    """nextSync: the soonest run of the integration's schedules; syncFrequency: the frequency
+    of that schedule ("manual" with none)."""
+    if not schedules:
+        return {"nextSync": None, "syncFrequency": "manual"}
+    soonest = min(schedules, key=lambda s: next_run(s["cron"], s["timezone"]))
+    return {"nextSync": iso(next_run(soonest["cron"], soonest["timezone"])),
+            "syncFrequency": soonest["frequency"]}
 
 
 def _stats(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,13 +1,14 @@
 """/v1/integrations/{integrationId}/webhooks: outbound subscriptions to an integration's
 normalized events (the spec's "Register Webhook Endpoints"), with list, read, update and
-delete. Endpoints must be https and public (no server-side request forgery); the secret is
-stored encrypted and never shown again."""
+delete, and each subscription's deliveries with every attempt. Endpoints must be https and
+public (no server-side request forgery); the secret is stored encrypted and never shown again."""
 
 from __future__ import annotations
 
-from typing import Any
+import secrets
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api.envelope import ok
 from api.routes.integrations import id_path
@@ -17,6 +18,7 @@ from bigledger.settings import get_settings
 from connectors.outbound import SIGNATURE_HEADER, EndpointPolicy, check_endpoint
 from ledger.db import transaction
 from ledger.integrations import get_integration
+from ledger.outbox import list_deliveries
 from ledger.subscriptions import (
     create_subscription,
     delete_subscription,
@@ -45,11 +47,17 @@ def _view(sub: dict[str, Any]) -> dict[str, Any]:
 def create(body: WebhookSubscriptionRequest,
            integrationId: str = id_path()) -> dict[str, Any]:  # noqa: N803
     endpoint = str(check_endpoint(body.endpoint, _policy()))
+    # Without a secret (the spec's client example sends none) one is made and shown in this
+    # answer only: the subscriber needs it to verify deliveries.
+    secret = body.secret or secrets.token_urlsafe(32)
     with transaction() as conn:
         integration = get_integration(conn, integrationId)
         sub = create_subscription(conn, integration.id, list(dict.fromkeys(body.events)),
-                                  endpoint, body.secret, body.active)
-    return ok(_view(sub))
+                                  endpoint, secret, body.active)
+    view = _view(sub)
+    if body.secret is None:
+        view["secret"] = secret
+    return ok(view)
 
 
 @router.get("/{integrationId}/webhooks", summary="List an integration's subscriptions")
@@ -80,3 +88,33 @@ def remove(integrationId: str = id_path(), webhookId: str = id_path()) -> dict[s
     with transaction() as conn:
         delete_subscription(conn, integrationId, webhookId)
     return ok({"webhookId": webhookId, "deleted": True})
+
+
+@router.get("/{integrationId}/webhooks/{webhookId}/deliveries",
+            summary="A subscription's deliveries with their attempts, newest first")
+def deliveries(integrationId: str = id_path(), webhookId: str = id_path(),  # noqa: N803
+               limit: int = Query(50, ge=1, le=200),
+               before: int | None = Query(None, ge=1, description="Page on: deliveries older "
+                                          "than this deliveryId (the previous nextBefore)."),
+               status: Literal["pending", "delivered", "failed"] | None = Query(None),
+               ) -> dict[str, Any]:
+    with transaction() as conn:
+        get_subscription(conn, integrationId, webhookId)
+        rows = list_deliveries(conn, webhookId, limit=limit + 1, before=before, status=status)
+    page, more = rows[:limit], len(rows) > limit
+    return ok({"items": [_delivery_view(d) for d in page], "limit": limit, "hasMore": more,
+               "nextBefore": page[-1]["id"] if more else None})
+
+
+def _delivery_view(d: dict[str, Any]) -> dict[str, Any]:
+    return {"deliveryId": d["id"], "eventId": d["event_id"], "event": d["event_type"],
+            "resource": d["resource_key"], "occurredAt": iso(d["occurred_at"]),
+            "status": d["status"], "attempts": d["attempts"],
+            "nextAttemptAt": iso(d["next_attempt_at"]),
+            "lastStatusCode": d["last_status_code"], "lastError": d["last_error"],
+            "createdAt": iso(d["created_at"]), "deliveredAt": iso(d["delivered_at"]),
+            "attemptHistory": [
+                {"attempt": a["attempt"], "attemptedAt": iso(a["attempted_at"]),
+                 "durationMs": a["duration_ms"], "statusCode": a["status_code"],
+                 "error": a["error"], "succeeded": a["succeeded"]}
+                for a in d["attempt_list"]]}

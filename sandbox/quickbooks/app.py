@@ -47,8 +47,10 @@ from sandbox.quickbooks.query import (
     validate,
 )
 from sandbox.quickbooks.tokens import TokenError, TokenService
+from sandbox.quickbooks.webhooks import PortalSettings, QuickBooksWebhooks
 from sandbox.shopify.config import parse_start
 from sandbox.shopify.faults import Countdown, CountdownSpec, server_error_body
+from sandbox.webhook_sender import WebhookControl, deliver_after_response
 
 API_PREFIX = "/v3/company"
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"
@@ -158,6 +160,14 @@ class DeleteSpec(BaseModel):
     id: str
 
 
+class TouchSpec(BaseModel):
+    """A record to change now (SyncToken + 1, LastUpdatedTime now), as a user editing it."""
+
+    model_config = ConfigDict(extra="forbid")
+    entity: str
+    id: str
+
+
 class ControlRequest(BaseModel):
     """Body of POST /__sandbox/quickbooks/control; every key optional, applied in order.
 
@@ -166,7 +176,9 @@ class ControlRequest(BaseModel):
     grant; `advance_seconds` moves the sandbox clock on (token lifetimes, rotation interval,
     throttle windows); `delete` deletes one transaction now, as a user deleting it in
     QuickBooks would (gone from queries and the Trial Balance, reported by CDC);
-    `regenerate` builds the company afresh from its config (undoes deletions).
+    `regenerate` builds the company afresh from its config (undoes deletions); `touch`
+    changes a record now (an Update notification); `webhooks` steers the deliveries
+    (sandbox/webhook_sender.py). Deletions and touches notify the portal's webhook URL.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -177,8 +189,10 @@ class ControlRequest(BaseModel):
     revoke_all: bool = False
     advance_seconds: float | None = Field(None, ge=0)
     delete: DeleteSpec | None = None
+    touch: TouchSpec | None = None
     regenerate: bool = False
     reset_stats: bool = False
+    webhooks: WebhookControl | None = None
 
 
 class _Fault(Exception):
@@ -208,6 +222,7 @@ class QuickBooksSandbox:
         self.stats = Stats()
         self._windows: dict[str, deque[float]] = {}
         self._in_flight: dict[tuple[str, str], int] = {}
+        self.webhooks = QuickBooksWebhooks(self)
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -282,8 +297,22 @@ class QuickBooksSandbox:
             self._company = self._ledger = None
         if spec.delete is not None:
             self._delete(spec.delete.entity, spec.delete.id)
+            self.webhooks.notify(spec.delete.entity, spec.delete.id, "Delete")
+        if spec.touch is not None:
+            self._touch(spec.touch.entity, spec.touch.id)
+            self.webhooks.notify(spec.touch.entity, spec.touch.id, "Update")
         if spec.reset_stats:
             self.stats = Stats()
+        if spec.webhooks is not None:
+            self.webhooks.sender.apply(spec.webhooks)
+
+    def _touch(self, entity: str, record_id: str) -> None:
+        company = self.company
+        records = company.txns.get(entity) or company.lists.get(entity) or []
+        record = next((r for r in records if r.get("Id") == record_id), None)
+        if record is None:
+            raise ValueError(f"no {entity} {record_id} to touch")
+        company._touch(record, datetime.fromtimestamp(self.now(), UTC))
 
     def _delete(self, entity: str, record_id: str) -> None:
         records = self.company.txns.get(entity)
@@ -306,7 +335,9 @@ class QuickBooksSandbox:
                                "window_seconds": cfg.throttle_window_seconds,
                                "max_concurrent": cfg.max_concurrent},
                 "refresh_token_rotation": cfg.refresh_token_rotation,
-                "old_refresh_token_policy": cfg.old_refresh_token_policy}  # fmt: skip
+                "old_refresh_token_policy": cfg.old_refresh_token_policy,
+                "webhooks": {**self.webhooks.describe(with_token=False),
+                             **self.webhooks.sender.describe()}}  # fmt: skip
 
     # ---- responses -----------------------------------------------------------------------
 
@@ -708,7 +739,20 @@ class QuickBooksSandbox:
 
     async def stats_endpoint(self, request: Request) -> Response:
         """Counters since start or the last reset_stats."""
-        return JSONResponse({**asdict(self.stats), "tokens": self.tokens.describe()})
+        return JSONResponse({**asdict(self.stats), "tokens": self.tokens.describe(),
+                             "webhooks": self.webhooks.sender.describe()})  # fmt: skip
+
+    async def webhooks_endpoint(self, request: Request) -> Response:
+        """The developer portal's webhook settings: GET shows, POST sets, DELETE removes."""
+        if request.method == "POST":
+            try:
+                settings = PortalSettings.model_validate_json(await request.body() or b"{}")
+            except ValidationError as exc:
+                return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+            return JSONResponse(self.webhooks.configure(settings))
+        if request.method == "DELETE":
+            self.webhooks.remove()
+        return JSONResponse(self.webhooks.describe())
 
     def routes(self) -> list[Route]:
         """Routes with absolute paths, so a composite sandbox can list them beside others."""
@@ -723,7 +767,10 @@ class QuickBooksSandbox:
             Route(f"{base}/{{entity}}/{{id}}", self.read, methods=["GET"]),
             Route(f"{base}/{{rest:path}}", self.unsupported,
                   methods=["GET", "POST", "PUT", "DELETE"]),  # fmt: skip
-            Route(f"{CONTROL_PREFIX}/control", self.control_endpoint, methods=["GET", "POST"]),
+            Route(f"{CONTROL_PREFIX}/control", deliver_after_response(self.control_endpoint),
+                  methods=["GET", "POST"]),  # fmt: skip
+            Route(f"{CONTROL_PREFIX}/webhooks", self.webhooks_endpoint,
+                  methods=["GET", "POST", "DELETE"]),  # fmt: skip
             Route(f"{CONTROL_PREFIX}/grant", self.grant_endpoint, methods=["POST"]),
             Route(f"{CONTROL_PREFIX}/stats", self.stats_endpoint, methods=["GET"]),
         ]

@@ -48,6 +48,8 @@ from sandbox.shopify.faults import (
 )
 from sandbox.shopify.schema import shopify_schema
 from sandbox.shopify.store import ActionError, OrderStore
+from sandbox.shopify.webhooks import DEFAULT_API_VERSION, ShopifyWebhooks
+from sandbox.webhook_sender import WebhookControl, deliver_after_response
 
 try:  # orjson is several times faster for big pages; plain json is the fallback.
     import orjson
@@ -202,6 +204,7 @@ class ControlRequest(BaseModel):
     access_tokens: list[str] | None = None
     bulk: BulkSpec | None = None
     reset_stats: bool = False
+    webhooks: WebhookControl | None = None
 
 
 class ProductUpdateRequest(BaseModel):
@@ -222,6 +225,14 @@ class CustomerUpdateRequest(BaseModel):
     lastName: str | None = None  # noqa: N815
     email: str | None = None
     state: Literal["ENABLED", "DISABLED", "INVITED", "DECLINED"] | None = None
+
+
+class OrderCreateRequest(BaseModel):
+    """Body of POST /__sandbox/orders/create: a new order placed now."""
+
+    model_config = ConfigDict(extra="forbid")
+    financial_status: Literal["PAID", "PENDING", "AUTHORIZED", "PARTIALLY_PAID"] = "PAID"
+    note: str | None = None
 
 
 class OrderUpdateRequest(BaseModel):
@@ -256,6 +267,10 @@ class ShopifySandbox:
         self.bulk = BulkRunner(self)
         # The leaf fast path; None means graphql-core's stock executor (tests compare both).
         self.executor_class: type | None = EXECUTOR_CLASS
+        # Subscriptions and signed deliveries; the API version of the request being served
+        # is the one a new subscription is created with (X-Shopify-API-Version).
+        self.webhooks = ShopifyWebhooks(self)
+        self.current_api_version = DEFAULT_API_VERSION
 
     @property
     def catalog(self) -> ProductCatalog:
@@ -294,6 +309,8 @@ class ShopifySandbox:
         if rebuild or dataset_keys & set(changes):
             self.bulk.cancel_all()
             self.store = OrderStore(self.config)
+            # A new dataset is a new shop: its app's subscriptions go with the old one.
+            self.webhooks.sender.reset()
         if {"maximum_available", "restore_rate", "throttling", "monotonic"} & set(changes):
             self.bucket = self._new_bucket(self.config)
 
@@ -309,6 +326,7 @@ class ShopifySandbox:
             "faults": self.faults.describe(),
             "access_tokens": len(self.config.access_tokens),
             "modified_orders": len(self.store.overlay),
+            "webhooks": self.webhooks.sender.describe(),
         }
 
     # ---- GraphQL pipeline (no HTTP, no faults except the throttle storm) ----------------
@@ -421,6 +439,7 @@ class ShopifySandbox:
         self.stats.requests += 1
         self._sequence += 1
         self.bulk.base_url = str(request.base_url).rstrip("/")
+        self.current_api_version = version
         headers = {
             "X-Shopify-API-Version": version,
             "X-Request-Id": f"sandbox-{self._sequence:08d}",
@@ -523,12 +542,37 @@ class ShopifySandbox:
                 self.bucket.drain(self.bucket.maximum - bucket.available)
         if spec.reset_stats:
             self.stats = Stats()
+        if spec.webhooks is not None:
+            self.webhooks.sender.apply(spec.webhooks)
 
     async def stats_endpoint(self, request: Request) -> Response:
         return JSONResponse(
             {**self.stats.describe(), "throttleStatus": self.bucket.status(),
-             "dataset": self.config.dataset_summary()}
+             "dataset": self.config.dataset_summary(),
+             "webhooks": self.webhooks.sender.describe()}
         )  # fmt: skip
+
+    async def create_order_endpoint(self, request: Request) -> Response:
+        try:
+            spec = OrderCreateRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+        order = self.store.create(spec.financial_status, spec.note)
+        directory = self.customers_if_built
+        if directory is not None:
+            directory._orders_of = None  # the new order's buyer has one more order
+        index = order["_index"]
+        topics = ["orders/create"] + (["orders/paid"] if spec.financial_status == "PAID" else [])
+        self.webhooks.order_events(index, topics)
+        return JSONResponse({
+            "id": order["id"],
+            "legacyResourceId": order["legacyResourceId"],
+            "name": order["name"],
+            "createdAt": order["createdAt"],
+            "updatedAt": order["updatedAt"],
+            "displayFinancialStatus": order["displayFinancialStatus"],
+            "totalPrice": order["totalPriceSet"]["shopMoney"]["amount"],
+        })  # fmt: skip
 
     async def update_order_endpoint(self, request: Request) -> Response:
         legacy_id = request.path_params["legacy_id"]
@@ -536,6 +580,11 @@ class ShopifySandbox:
             spec = OrderUpdateRequest.model_validate_json(await request.body() or b"{}")
         except ValidationError as exc:
             return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+        index = self.store.index_of(legacy_id)
+        # Which refunds are new decides refunds/create; counted only when someone listens.
+        listening = bool(self.webhooks.sender.subscriptions)
+        refunds_before = len(self.store.order(index)["_refunds"]) \
+            if index is not None and listening else 0  # fmt: skip
         try:
             summary = self.store.update(
                 legacy_id, spec.action, amount=spec.amount, reason=spec.reason, note=spec.note
@@ -544,6 +593,14 @@ class ShopifySandbox:
             return JSONResponse({"error": f"no order {legacy_id}"}, status_code=404)
         except ActionError as exc:
             return JSONResponse({"error": str(exc)}, status_code=409)
+        assert index is not None
+        new_refunds = self.store.order(index)["_refunds"][refunds_before:] if listening else []
+        topics = {"touch": [], "refund": [], "cancel": ["orders/cancelled"],
+                  "pay": ["orders/paid"], "fulfill": ["orders/fulfilled"]}[spec.action]
+        if new_refunds:
+            topics.append("refunds/create")
+        self.webhooks.order_events(index, [*topics, "orders/updated"],
+                                   refund=new_refunds[-1] if new_refunds else None)
         return JSONResponse(summary)
 
     async def update_product_endpoint(self, request: Request) -> Response:
@@ -553,9 +610,11 @@ class ShopifySandbox:
         except ValidationError as exc:
             return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
         try:
-            return JSONResponse(self.catalog.touch(legacy_id, spec.title, spec.status))
+            summary = self.catalog.touch(legacy_id, spec.title, spec.status)
         except CatalogError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
+        self.webhooks.product_event("products/update", self.catalog.products[legacy_id])
+        return JSONResponse(summary)
 
     async def update_customer_endpoint(self, request: Request) -> Response:
         legacy_id = request.path_params["legacy_id"]
@@ -569,18 +628,25 @@ class ShopifySandbox:
             )
         except CustomerError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
+        self.webhooks.customer_event("customers/update", self.customers.get(legacy_id) or {})
         return JSONResponse(summary)
 
     async def delete_product_endpoint(self, request: Request) -> Response:
+        legacy_id = request.path_params["legacy_id"]
         try:
-            return JSONResponse(self.catalog.delete(request.path_params["legacy_id"]))
+            summary = self.catalog.delete(legacy_id)
         except CatalogError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
+        self.webhooks.product_deleted(legacy_id)
+        return JSONResponse(summary)
 
     def routes(self) -> list[Route]:
         """Routes with absolute paths, so a composite sandbox can list them beside others."""
+        # Routes that cause events deliver their webhooks after answering.
+        after = deliver_after_response
         return [
-            Route("/admin/api/{version}/graphql.json", self.graphql_endpoint, methods=["POST"]),
+            Route("/admin/api/{version}/graphql.json", after(self.graphql_endpoint),
+                  methods=["POST"]),  # fmt: skip
             Route("/__sandbox/control", self.control_endpoint, methods=["GET", "POST"]),
             Route("/__sandbox/stats", self.stats_endpoint, methods=["GET"]),
             Route(
@@ -588,24 +654,26 @@ class ShopifySandbox:
                 self.bulk.download_endpoint,
                 methods=["GET"],
             ),
+            Route("/__sandbox/orders/create", after(self.create_order_endpoint),
+                  methods=["POST"]),  # fmt: skip
             Route(
                 "/__sandbox/orders/{legacy_id:int}/update",
-                self.update_order_endpoint,
+                after(self.update_order_endpoint),
                 methods=["POST"],
             ),
             Route(
                 "/__sandbox/products/{legacy_id:int}/update",
-                self.update_product_endpoint,
+                after(self.update_product_endpoint),
                 methods=["POST"],
             ),
             Route(
                 "/__sandbox/customers/{legacy_id:int}/update",
-                self.update_customer_endpoint,
+                after(self.update_customer_endpoint),
                 methods=["POST"],
             ),
             Route(
                 "/__sandbox/products/{legacy_id:int}/delete",
-                self.delete_product_endpoint,
+                after(self.delete_product_endpoint),
                 methods=["POST"],
             ),
         ]

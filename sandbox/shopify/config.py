@@ -11,6 +11,9 @@ from typing import Any, Literal
 from sandbox.shopify.currencies import CURRENCY_CODES, profile_for
 
 DEFAULT_TOKEN = "shpat_sandbox_token"
+# The app's client secret (API secret key): the key of every webhook's HMAC. A fixed
+# sandbox value, so a test or demo can verify deliveries without being told it.
+DEFAULT_APP_CLIENT_SECRET = "shpss_sandbox_client_secret"
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=UTC)
 
 # Fields a caller may change at runtime with POST /__sandbox/control {"dataset": {...}}.
@@ -48,6 +51,7 @@ class ShopifySandboxConfig:
     shop_email: str = "owner@bigledger-sandbox.example"
     plan_name: str = "Basic"
     access_tokens: tuple[str, ...] = (DEFAULT_TOKEN,)
+    app_client_secret: str = field(default=DEFAULT_APP_CLIENT_SECRET, repr=False)
     # Leaky bucket of query cost points; throttling=False keeps the bucket full.
     throttling: bool = True
     maximum_available: float = 2000.0
@@ -87,6 +91,8 @@ class ShopifySandboxConfig:
             raise ValueError("maximum_available must be > 0 and restore_rate >= 0")
         if self.money_format not in ("fixed", "trimmed"):
             raise ValueError("money_format must be 'fixed' or 'trimmed'")
+        if not self.app_client_secret:
+            raise ValueError("app_client_secret must not be empty (it signs webhooks)")
 
     @property
     def iana_timezone(self) -> str:

@@ -519,13 +519,74 @@ def _catalog_field(name: str) -> Callable[..., Any]:
 def resolve_inventory_set_quantities(
     _root: Any, info: GraphQLResolveInfo, input: dict[str, Any]  # noqa: A002
 ) -> dict[str, Any]:
-    return _catalog(info).set_quantities(input)
+    result = _catalog(info).set_quantities(input)
+    info.context["sandbox"].webhooks.inventory_events(result)
+    return result
 
 
 def resolve_inventory_adjust_quantities(
     _root: Any, info: GraphQLResolveInfo, input: dict[str, Any]  # noqa: A002
 ) -> dict[str, Any]:
-    return _catalog(info).adjust_quantities(input)
+    result = _catalog(info).adjust_quantities(input)
+    info.context["sandbox"].webhooks.inventory_events(result)
+    return result
+
+
+# ---- webhook subscriptions (sandbox/shopify/webhooks.py) -----------------------------------
+
+
+def _webhooks(info: GraphQLResolveInfo) -> Any:
+    return info.context["sandbox"].webhooks
+
+
+def resolve_webhook_subscriptions(
+    _root: Any,
+    info: GraphQLResolveInfo,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    reverse: bool | None = False,
+    sortKey: str | None = "CREATED_AT",  # noqa: N803
+    callbackUrl: str | None = None,  # noqa: N803
+    format: str | None = None,  # noqa: A002
+    topics: list[str] | None = None,
+    query: str | None = None,
+) -> dict[str, Any]:
+    # Ids rise with creation, so CREATED_AT, ID and RELEVANCE are all id order.
+    items = _webhooks(info).listing(callbackUrl, topics, format)
+    return _sorted_page(info, items, lambda n: (n["_number"], n["_number"]),
+                        lambda n: n["_number"], int, first, after, last, before,
+                        bool(reverse))  # fmt: skip
+
+
+def resolve_webhook_subscription(
+    _root: Any, info: GraphQLResolveInfo, id: str  # noqa: A002
+) -> dict[str, Any] | None:
+    webhooks = _webhooks(info)
+    sub = webhooks.sender.subscriptions.get(id)
+    return None if sub is None else webhooks.node(sub)
+
+
+def resolve_webhook_subscription_create(
+    _root: Any, info: GraphQLResolveInfo, topic: str,
+    webhookSubscription: dict[str, Any],  # noqa: N803
+) -> dict[str, Any]:  # fmt: skip
+    sandbox = info.context["sandbox"]
+    return sandbox.webhooks.create(topic, webhookSubscription, sandbox.current_api_version)
+
+
+def resolve_webhook_subscription_update(
+    _root: Any, info: GraphQLResolveInfo, id: str,  # noqa: A002
+    webhookSubscription: dict[str, Any],  # noqa: N803
+) -> dict[str, Any]:  # fmt: skip
+    return _webhooks(info).update(id, webhookSubscription)
+
+
+def resolve_webhook_subscription_delete(
+    _root: Any, info: GraphQLResolveInfo, id: str  # noqa: A002
+) -> dict[str, Any]:
+    return _webhooks(info).delete(id)
 
 
 # ---- bulk operations and node ----------------------------------------------------------------
@@ -555,6 +616,8 @@ def resolve_node(_root: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any
     if kind == "Order":
         order = resolve_order(_root, info, id)
         return None if order is None else {**order, "__typename": "Order"}
+    if kind == "WebhookSubscription":
+        return resolve_webhook_subscription(_root, info, id)
     return None
 
 
@@ -664,6 +727,11 @@ RESOLVERS: dict[tuple[str, str], Callable[..., Any]] = {
     ("InventoryAdjustmentGroup", "changes"): resolve_adjustment_changes,
     ("Mutation", "inventorySetQuantities"): resolve_inventory_set_quantities,
     ("Mutation", "inventoryAdjustQuantities"): resolve_inventory_adjust_quantities,
+    ("Query", "webhookSubscriptions"): resolve_webhook_subscriptions,
+    ("Query", "webhookSubscription"): resolve_webhook_subscription,
+    ("Mutation", "webhookSubscriptionCreate"): resolve_webhook_subscription_create,
+    ("Mutation", "webhookSubscriptionUpdate"): resolve_webhook_subscription_update,
+    ("Mutation", "webhookSubscriptionDelete"): resolve_webhook_subscription_delete,
     **{("Product", f): _catalog_field(f) for f in ("status", "createdAt", "updatedAt",
                                                     "publishedAt")},
     **{("ProductVariant", f): _catalog_field(f) for f in ("compareAtPrice", "barcode",

@@ -35,6 +35,7 @@ from sandbox.shopify.search import CompiledQuery, compile_query
 # stable total order, so pagination stays correct.
 SORT_ATTRIBUTES = {"CREATED_AT": "created", "PROCESSED_AT": "created", "UPDATED_AT": "updated"}
 ACTIONS = ("touch", "refund", "cancel", "pay", "fulfill")
+CREATE_STATUSES = ("PAID", "PENDING", "AUTHORIZED", "PARTIALLY_PAID")
 
 
 class CursorError(ValueError):
@@ -335,6 +336,28 @@ class OrderStore:
             "totalRefunded": order["totalRefundedSet"]["shopMoney"]["amount"],
             "totalOutstanding": order["totalOutstandingSet"]["shopMoney"]["amount"],
         }
+
+    def create(self, financial: str = "PAID", note: str | None = None) -> dict[str, Any]:
+        """Place a new order now: the next generated order (index = size), open and
+        unfulfilled, created and updated at the clock's now. It lives in the overlay, so
+        searches and sorts see it by its real times."""
+        if financial not in CREATE_STATUSES:
+            raise ActionError(f"a new order is one of {', '.join(CREATE_STATUSES)}")
+        index = self.size
+        now = int(self.config.clock())
+        header = self.dataset.header(index).copy(
+            created=now, updated=now, financial=financial, fulfillment="UNFULFILLED",
+            cancelled=False, cancel_reason=None, closed=False,
+        )  # fmt: skip
+        order = self.dataset.build(header)
+        if note:
+            order["note"] = note
+        self.size += 1
+        self.dataset.size += 1
+        self.overlay[index] = (header, order)
+        self.version += 1
+        self._counts.clear()
+        return order
 
     def _add_refund(
         self, order: dict[str, Any], index: int, when: int, minor: int, note: str | None

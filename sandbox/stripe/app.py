@@ -50,6 +50,8 @@ from sandbox.stripe.data import (
     stripe_id,
 )
 from sandbox.stripe.render import ExpandError, Renderer
+from sandbox.stripe.webhooks import StripeWebhooks
+from sandbox.webhook_sender import WebhookControl, deliver_after_response
 
 CONTROL_PREFIX = "/__sandbox/stripe"
 JSON_TYPE = "application/json"
@@ -267,6 +269,7 @@ class ControlRequest(BaseModel):
     should_retry_5xx: bool | None = True
     should_retry_429: bool | None = None
     reset_stats: bool = False
+    webhooks: WebhookControl | None = None
 
 
 Handler = Callable[[Request, dict[str, Any]], Awaitable[tuple[int, Any]]]
@@ -287,6 +290,9 @@ class StripeSandbox:
         self._request_count = 0
         # (mode, Idempotency-Key) -> (request fingerprint, status, body)
         self._idempotency: dict[tuple[str, str], tuple[str, int, Any]] = {}
+        self.webhooks = StripeWebhooks(self, StripeError)
+        self._idempotency_key: str | None = None  # of the write being served (its events)
+        self.write_mode = "test"  # key mode of the write being served
 
     @property
     def data(self) -> StripeDataset:
@@ -303,6 +309,8 @@ class StripeSandbox:
         self._data = None
         self._buckets.clear()
         self._idempotency.clear()
+        # A new history is a new account: its webhook endpoints go with the old one.
+        self.webhooks.sender.reset()
 
     def state(self) -> dict[str, Any]:
         """What GET /__sandbox/stripe/control shows."""
@@ -315,6 +323,7 @@ class StripeSandbox:
             "live_rate": self.config.live_rate,
             "should_retry_5xx": self.should_retry_5xx,
             "should_retry_429": self.should_retry_429,
+            "webhooks": self.webhooks.sender.describe(),
         }
 
     def apply_control(self, spec: ControlRequest) -> None:
@@ -355,6 +364,8 @@ class StripeSandbox:
                 self.reconfigure(**changes)
         if spec.reset_stats:
             self.stats = Stats()
+        if spec.webhooks is not None:
+            self.webhooks.sender.apply(spec.webhooks)
 
     # ---- request pipeline ---------------------------------------------------------------
 
@@ -746,11 +757,14 @@ class StripeSandbox:
                     response = self._json(stored[2], stored[1],
                                           {"Idempotent-Replayed": "true"})  # fmt: skip
                     return stored[1], response
+            self._idempotency_key, self.write_mode = key, mode
             try:
                 status, body = 200, create(params)
                 self.stats.writes += 1
             except StripeError as exc:
                 status, body = exc.status, exc.body
+            finally:
+                self._idempotency_key = None
             if key is not None:
                 self._idempotency[(mode, key)] = (fingerprint, status, body)
             if status != 200:
@@ -828,6 +842,8 @@ class StripeSandbox:
         data.by_id[charge.id] = charge
         data.charges.add(charge)
         data.add_txn(txn)
+        self.webhooks.event("charge.succeeded", self._renderer().render(charge),
+                            idempotency_key=self._idempotency_key)  # fmt: skip
         return self._created(charge, params)
 
     def create_refund(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -865,6 +881,7 @@ class StripeSandbox:
         if reason is not None and reason not in ("duplicate", "fraudulent",
                                                  "requested_by_customer"):  # fmt: skip
             raise StripeError(400, f"Invalid reason: {reason}", param="reason")
+        before = self._renderer().render(charge)
         now, seq, seed = int(self.config.clock()), data.next_seq(), self.config.seed
         refund_id = stripe_id("re_", seed, "runtime-refund", seq)
         txn = Txn(stripe_id("txn_", seed, "runtime-txn", seq), "refund", "refund", -amount, 0,
@@ -875,6 +892,14 @@ class StripeSandbox:
         charge.refunds.append(refund.id)
         data.refunds.add(refund)
         data.add_txn(txn)
+        renderer = self._renderer()
+        after = renderer.render(charge)
+        changed = {k: before.get(k) for k in ("amount_refunded", "refunded", "refunds")
+                   if k in after and before.get(k) != after.get(k)}  # fmt: skip
+        self.webhooks.event("charge.refunded", after, changed,
+                            idempotency_key=self._idempotency_key)  # fmt: skip
+        self.webhooks.event("refund.created", renderer.render(refund),
+                            idempotency_key=self._idempotency_key)  # fmt: skip
         return self._created(refund, params)
 
     def create_payout(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -902,6 +927,8 @@ class StripeSandbox:
         data.by_id[payout.id] = payout
         data.payouts.add(payout)
         data.add_txn(txn)
+        self.webhooks.event("payout.created", self._renderer().render(payout),
+                            idempotency_key=self._idempotency_key)  # fmt: skip
         return self._created(payout, params)
 
     def _created(self, obj: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -929,12 +956,30 @@ class StripeSandbox:
 
     async def stats_endpoint(self, request: Request) -> Response:
         """Counters since start or the last reset."""
-        return JSONResponse({**asdict(self.stats), "dataset": self.config.dataset_summary()})
+        return JSONResponse({**asdict(self.stats), "dataset": self.config.dataset_summary(),
+                             "webhooks": self.webhooks.sender.describe()})  # fmt: skip
+
+    # ---- webhook endpoints (sandbox/stripe/webhooks.py) ----------------------------------
+
+    async def list_webhook_endpoints(self, request: Request, params: dict[str, Any]):
+        return 200, self.webhooks.listing(params)
+
+    async def webhook_endpoint(self, request: Request, params: dict[str, Any]):
+        endpoint_id = request.path_params["id"]
+        if request.method == "DELETE":
+            return 200, self.webhooks.delete(endpoint_id)
+        if request.method == "POST":
+            return 200, self.webhooks.update(endpoint_id, params)
+        for name in params:
+            if name != "expand":
+                raise StripeError(400, f"Received unknown parameter: {name}", param=name)
+        return 200, self.webhooks.render(self.webhooks._get(endpoint_id))
 
     def routes(self) -> list[Route]:
         """Routes with absolute `/v1/...` paths (no catch-all, so another platform's `/v1`
         routes can sit beside them) and the control routes."""
         api = self._api
+        after = deliver_after_response  # writes deliver their events after answering
         return [
             Route("/v1/account", api(self.get_account), methods=["GET"]),
             Route("/v1/balance", api(self.get_balance), methods=["GET"]),
@@ -943,16 +988,20 @@ class StripeSandbox:
             Route("/v1/balance_transactions/{id}", api(self.get_balance_transaction),
                   methods=["GET"]),  # fmt: skip
             Route("/v1/charges", api(self.list_charges), methods=["GET"]),
-            Route("/v1/charges", self._post(self.create_charge), methods=["POST"]),
+            Route("/v1/charges", after(self._post(self.create_charge)), methods=["POST"]),
             Route("/v1/charges/{id}", api(self.get_charge), methods=["GET"]),
             Route("/v1/refunds", api(self.list_refunds), methods=["GET"]),
-            Route("/v1/refunds", self._post(self.create_refund), methods=["POST"]),
+            Route("/v1/refunds", after(self._post(self.create_refund)), methods=["POST"]),
             Route("/v1/refunds/{id}", api(self.get_refund), methods=["GET"]),
             Route("/v1/disputes", api(self.list_disputes), methods=["GET"]),
             Route("/v1/disputes/{id}", api(self.get_dispute), methods=["GET"]),
             Route("/v1/payouts", api(self.list_payouts), methods=["GET"]),
-            Route("/v1/payouts", self._post(self.create_payout), methods=["POST"]),
+            Route("/v1/payouts", after(self._post(self.create_payout)), methods=["POST"]),
             Route("/v1/payouts/{id}", api(self.get_payout), methods=["GET"]),
+            Route("/v1/webhook_endpoints", api(self.list_webhook_endpoints), methods=["GET"]),
+            Route("/v1/webhook_endpoints", self._post(self.webhooks.create), methods=["POST"]),
+            Route("/v1/webhook_endpoints/{id}", api(self.webhook_endpoint),
+                  methods=["GET", "POST", "DELETE"]),  # fmt: skip
             Route(f"{CONTROL_PREFIX}/control", self.control_endpoint, methods=["GET", "POST"]),
             Route(f"{CONTROL_PREFIX}/stats", self.stats_endpoint, methods=["GET"]),
         ]

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -32,9 +33,17 @@ from starlette.routing import Route
 
 from sandbox.shopify.config import parse_start
 from sandbox.shopify.faults import FaultPlan, FaultsSpec, corrupt, server_error_body
+from sandbox.webhook_sender import WebhookControl, deliver_after_response
 from sandbox.woocommerce.catalog import Catalog
 from sandbox.woocommerce.config import WooCommerceSandboxConfig
-from sandbox.woocommerce.data import STATUSES, OrderDataset
+from sandbox.woocommerce.data import (
+    MAX_REFUNDS,
+    PAID_STATUSES,
+    STATUSES,
+    OrderDataset,
+    OrderHeader,
+)
+from sandbox.woocommerce.webhooks import WooWebhooks
 
 PREFIX = "/wp-json/wc/v3"
 CONTROL_PREFIX = "/__sandbox/woocommerce"
@@ -119,6 +128,23 @@ class ControlRequest(BaseModel):
     dataset: DatasetSpec | None = None
     credentials: list[tuple[str, str]] | None = None
     reset_stats: bool = False
+    webhooks: WebhookControl | None = None
+
+
+class OrderCreateRequest(BaseModel):
+    """Body of POST /__sandbox/woocommerce/orders/create: a new order placed now."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field("processing", pattern="^(pending|processing|on-hold|completed)$")
+
+
+class OrderUpdateRequest(BaseModel):
+    """Body of POST /__sandbox/woocommerce/orders/{id}/update: a new status, set now (a
+    paid order moved to `refunded` gets a refund of what is left)."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: str = Field(pattern="^(pending|processing|on-hold|completed|cancelled|refunded|"
+                                "failed)$")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +153,12 @@ class _Query:
     hi: int
     statuses: frozenset[str] | None
     descending: bool
+    # What the index range stands for, kept to test orders changed at runtime (whose times
+    # no longer follow their index) and `include` lists: [after, before) epoch seconds.
+    orderby: str = "date"
+    created: tuple[int | None, int | None] = (None, None)
+    modified: tuple[int | None, int | None] = (None, None)
+    include: frozenset[int] | None = None
 
 
 class WooCommerceSandbox:
@@ -138,6 +170,10 @@ class WooCommerceSandbox:
         self.catalog = Catalog(self.config, self.data)
         self.faults = FaultPlan()
         self.stats = Stats()
+        # Orders changed or created at runtime: index -> (header, full order). While any
+        # exist, order listings are computed by a scan that merges them in.
+        self.changed_orders: dict[int, tuple[OrderHeader, dict[str, Any]]] = {}
+        self.webhooks = WooWebhooks(self)
         # Per status-filtered query: its match count and the (rank, index) just past the
         # last page served, so paging through in order scans each order once.
         self._counts: OrderedDict[_Query, int] = OrderedDict()
@@ -151,6 +187,7 @@ class WooCommerceSandbox:
         self.data = OrderDataset(self.config)
         # A new dataset starts from fresh stock: the overlay belongs to the old one.
         self.catalog = Catalog(self.config, self.data, self.catalog.clock)
+        self.changed_orders.clear()
         self._counts.clear()
         self._resume.clear()
 
@@ -160,6 +197,8 @@ class WooCommerceSandbox:
             "dataset": self.config.dataset_summary(),
             "faults": self.faults.describe(),
             "credentials": len(self.config.credentials),
+            "changed_orders": len(self.changed_orders),
+            "webhooks": self.webhooks.sender.describe(),
         }
 
     def apply_control(self, spec: ControlRequest) -> None:
@@ -177,8 +216,13 @@ class WooCommerceSandbox:
             changes["credentials"] = tuple(spec.credentials)
         if changes:
             self.reconfigure(**changes)
+        if spec.dataset is not None:
+            # A new dataset is a new store: its webhooks go with the old one.
+            self.webhooks.sender.reset()
         if spec.reset_stats:
             self.stats = Stats()
+        if spec.webhooks is not None:
+            self.webhooks.sender.apply(spec.webhooks)
 
     # ---- authentication -------------------------------------------------------------
 
@@ -300,16 +344,126 @@ class WooCommerceSandbox:
         gmt = params.get("dates_are_gmt", "false").lower() in ("1", "true")
         data = self.data
         lo, hi = 0, data.size
+        bounds: dict[str, tuple[int | None, int | None]] = {}
         for name, ts_of in (("", data.created_ts), ("modified_", data.modified_ts)):
             after = self._bound(params.get(f"{name}after"), f"{name}after", gmt, True)
             before = self._bound(params.get(f"{name}before"), f"{name}before", gmt, False)
+            bounds[name] = (after, before)
             if after is not None:
                 lo = max(lo, data.first_index_at_or_after(ts_of, after))
             if before is not None:
                 hi = min(hi, data.first_index_at_or_after(ts_of, before))
         hi = max(lo, hi)
         wanted = None if not statuses or "any" in statuses else frozenset(statuses)
-        return _Query(lo, hi, wanted, order == "desc"), per_page, offset, page
+        include = self._include(params)
+        query = _Query(lo, hi, wanted, order == "desc", orderby, bounds[""],
+                       bounds["modified_"], include)  # fmt: skip
+        return query, per_page, offset, page
+
+    def _include(self, params: Any) -> frozenset[int] | None:
+        """`include=1,2` or `include[]=1&include[]=2`: order ids (indices of known ones)."""
+        raw = params.getlist("include") + params.getlist("include[]")
+        if not raw:
+            return None
+        indices: set[int] = set()
+        for n, value in enumerate(v.strip() for item in raw for v in item.split(",")):
+            if not value:
+                continue
+            if not value.isdigit():
+                raise _BadParam("include", f"include[{n}] is not of type integer.")
+            index = self.data.index_of(int(value))
+            if index is not None:
+                indices.add(index)
+        return frozenset(indices)
+
+    # ---- orders changed at runtime (sandbox controls) -----------------------------------
+
+    def order_header(self, index: int) -> OrderHeader:
+        """Order `index`'s filterable fields as they are now."""
+        changed = self.changed_orders.get(index)
+        return changed[0] if changed else self.data.header(index)
+
+    def current_order(self, index: int) -> dict[str, Any]:
+        """Order `index` as the API shows it now (runtime changes included)."""
+        changed = self.changed_orders.get(index)
+        return changed[1] if changed else self.data.order(index)
+
+    def _scan(self, q: _Query) -> list[int]:
+        """Every match in query order, by a scan: used for `include` and while orders
+        changed at runtime exist (their times and status left the generated order)."""
+        if q.include is not None:
+            candidates: list[int] | range = sorted(q.include)
+        else:
+            extra = [i for i in self.changed_orders if not q.lo <= i < q.hi]
+            candidates = [*range(q.lo, q.hi), *extra]
+
+        def inside(value: int, bound: tuple[int | None, int | None]) -> bool:
+            return (bound[0] is None or value >= bound[0]) and (bound[1] is None
+                                                                 or value < bound[1])
+
+        found = []
+        for i in candidates:
+            h = self.order_header(i)
+            if (q.statuses is None or h.status in q.statuses) and inside(h.created, q.created) \
+                    and inside(h.modified, q.modified):  # fmt: skip
+                found.append(h)
+        keys = {"id": lambda h: (h.index, h.index), "date": lambda h: (h.created, h.index),
+                "modified": lambda h: (h.modified, h.index)}  # fmt: skip
+        found.sort(key=keys.get(q.orderby, keys["date"]), reverse=q.descending)
+        return [h.index for h in found]
+
+    def _now_after(self, previous: int) -> int:
+        return max(int(self.catalog.clock()), previous + 1)
+
+    def create_order(self, status: str) -> dict[str, Any]:
+        """Place a new order now: the next generated one, created and modified now."""
+        data = self.data
+        index = data.size
+        now = int(self.catalog.clock())
+        header = OrderHeader(index, now, now, status)
+        order = data.build(header)
+        order["refunds"] = []  # a brand-new order has none
+        data.size += 1
+        self.changed_orders[index] = (header, order)
+        return order
+
+    def update_order(self, order_id: int, status: str) -> dict[str, Any]:
+        """Move an order to `status` now, as the shop admin would (KeyError: unknown id,
+        ValueError: the change does not fit the order)."""
+        index = self.data.index_of(order_id)
+        if index is None:
+            raise KeyError(order_id)
+        old = self.order_header(index)
+        order = json.loads(json.dumps(self.current_order(index)))  # a private copy
+        now = self._now_after(old.modified)
+        local = self.config.utc_offset_minutes * 60
+        paid = order["date_paid_gmt"] is not None
+        fmt = self.data.fmt
+        if status == "refunded":
+            exponent = self.data.exponent
+            total = minor_units(order["total"], exponent)
+            refunded = sum(-minor_units(r["total"], exponent) for r in order["refunds"])
+            left = total - refunded
+            if not paid or left <= 0:
+                raise ValueError("only a paid order with something left can be refunded")
+            if len(order["refunds"]) >= MAX_REFUNDS:
+                raise ValueError("too many refunds on this order")
+            order["refunds"].append({"id": order["id"] + 1 + len(order["refunds"]),
+                                     "reason": "", "total": fmt(-left)})  # fmt: skip
+        if status in PAID_STATUSES and not paid and status != "refunded":
+            order["date_paid"] = _wp_stamp(now + local)
+            order["date_paid_gmt"] = _wp_stamp(now)
+            order["transaction_id"] = f"txn_{order['id']}"
+        if status == "completed":
+            order["date_completed"] = _wp_stamp(now + local)
+            order["date_completed_gmt"] = _wp_stamp(now)
+        order["status"] = status
+        order["date_modified"] = _wp_stamp(now + local)
+        order["date_modified_gmt"] = _wp_stamp(now)
+        order["is_editable"] = status in ("pending", "on-hold")
+        order["needs_payment"] = status in ("pending", "failed")
+        self.changed_orders[index] = (OrderHeader(index, old.created, now, status), order)
+        return order
 
     def _indices(self, q: _Query, start: int) -> Iterator[int]:
         """Indices of the range in query order from position `start`."""
@@ -368,10 +522,15 @@ class WooCommerceSandbox:
             body = wp_error("rest_invalid_param", f"Invalid parameter(s): {exc.param}", 400,
                             params={exc.param: exc.problem})  # fmt: skip
             return self._json(body, 400)
-        total = self._count(query)
         skip = offset if offset is not None else (page - 1) * per_page
-        indices = self._select(query, skip, per_page) if skip < total else []
-        orders = [self.data.order(i) for i in indices]
+        if query.include is not None or self.changed_orders:
+            matched = self._scan(query)
+            total = len(matched)
+            indices = matched[skip:skip + per_page]
+        else:
+            total = self._count(query)
+            indices = self._select(query, skip, per_page) if skip < total else []
+        orders = [self.current_order(i) for i in indices]
         self.stats.pages_served += 1
         self.stats.orders_served += len(orders)
         max_pages = math.ceil(total / per_page)
@@ -398,7 +557,7 @@ class WooCommerceSandbox:
             return self._json(wp_error("woocommerce_rest_shop_order_invalid_id", "Invalid ID.",
                                        404), 404)  # fmt: skip
         self.stats.orders_served += 1
-        return self._json(self.data.order(index), mangle=True)
+        return self._json(self.current_order(index), mangle=True)
 
     # ---- products, variations, customers (sandbox/woocommerce/catalog.py) ------------
 
@@ -556,6 +715,8 @@ class WooCommerceSandbox:
         self.stats.stock_writes += 1
         record = catalog.variation(pid, vid) if vid else catalog.product(pid)
         assert record is not None
+        # An update through the API saves the product: woocommerce_update_product(_variation).
+        self.webhooks.deliver("product.updated", record)
         return record
 
     async def _body(self, request: Request) -> Any:
@@ -704,31 +865,74 @@ class WooCommerceSandbox:
         return JSONResponse(self.state())
 
     async def stats_endpoint(self, request: Request) -> Response:
-        return JSONResponse({**asdict(self.stats), "dataset": self.config.dataset_summary()})
+        return JSONResponse({**asdict(self.stats), "dataset": self.config.dataset_summary(),
+                             "webhooks": self.webhooks.sender.describe()})  # fmt: skip
+
+    async def create_order_endpoint(self, request: Request) -> Response:
+        try:
+            spec = OrderCreateRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+        order = self.create_order(spec.status)
+        self.webhooks.deliver("order.created", order)
+        return JSONResponse(order)
+
+    async def update_order_endpoint(self, request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        try:
+            spec = OrderUpdateRequest.model_validate_json(await request.body() or b"{}")
+        except ValidationError as exc:
+            return JSONResponse({"error": json.loads(exc.json())}, status_code=422)
+        try:
+            order = self.update_order(order_id, spec.status)
+        except KeyError:
+            return JSONResponse({"error": f"no order {order_id}"}, status_code=404)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=409)
+        self.webhooks.deliver("order.updated", order)
+        return JSONResponse(order)
 
     def routes(self) -> list[Route]:
         """Routes with absolute paths, so a composite sandbox can list them beside others."""
+        after = deliver_after_response  # routes that cause events deliver after answering
         return [
             Route(PREFIX, self.index, methods=["GET"]),
             Route(f"{PREFIX}/orders", self.list_orders, methods=["GET"]),
             Route(f"{PREFIX}/orders/{{order_id:int}}", self.get_order, methods=["GET"]),
             Route(f"{PREFIX}/system_status", self.system_status, methods=["GET"]),
             Route(f"{PREFIX}/products", self.list_products, methods=["GET"]),
-            Route(f"{PREFIX}/products/batch", self.batch_products, methods=["POST"]),
+            Route(f"{PREFIX}/products/batch", after(self.batch_products), methods=["POST"]),
             Route(f"{PREFIX}/products/{{product_id:int}}", self.get_product, methods=["GET"]),
-            Route(f"{PREFIX}/products/{{product_id:int}}", self.update_product,
+            Route(f"{PREFIX}/products/{{product_id:int}}", after(self.update_product),
                   methods=["PUT", "PATCH"]),  # fmt: skip
             Route(f"{PREFIX}/products/{{product_id:int}}/variations", self.list_variations,
                   methods=["GET"]),  # fmt: skip
             Route(f"{PREFIX}/products/{{product_id:int}}/variations/batch",
-                  self.batch_variations, methods=["POST"]),  # fmt: skip
+                  after(self.batch_variations), methods=["POST"]),  # fmt: skip
             Route(f"{PREFIX}/products/{{product_id:int}}/variations/{{variation_id:int}}",
-                  self.update_variation, methods=["PUT", "PATCH"]),  # fmt: skip
+                  after(self.update_variation), methods=["PUT", "PATCH"]),  # fmt: skip
             Route(f"{PREFIX}/customers", self.list_customers, methods=["GET"]),
+            Route(f"{PREFIX}/webhooks", after(self.webhooks.collection),
+                  methods=["GET", "POST"]),  # fmt: skip
+            Route(f"{PREFIX}/webhooks/{{webhook_id:int}}", after(self.webhooks.item),
+                  methods=["GET", "PUT", "PATCH", "POST", "DELETE"]),  # fmt: skip
             Route("/wp-json/{rest:path}", self.no_route),
             Route(f"{CONTROL_PREFIX}/control", self.control_endpoint, methods=["GET", "POST"]),
             Route(f"{CONTROL_PREFIX}/stats", self.stats_endpoint, methods=["GET"]),
+            Route(f"{CONTROL_PREFIX}/orders/create", after(self.create_order_endpoint),
+                  methods=["POST"]),  # fmt: skip
+            Route(f"{CONTROL_PREFIX}/orders/{{order_id:int}}/update",
+                  after(self.update_order_endpoint), methods=["POST"]),  # fmt: skip
         ]
+
+
+def minor_units(amount: str, exponent: int) -> int:
+    """A WooCommerce decimal string ("12.50", "-3.00") as integer minor units, exactly."""
+    return int(Decimal(amount).scaleb(exponent))
+
+
+def _wp_stamp(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _int_param(params: Any, name: str, default: int, low: int, high: int | None = None) -> int:

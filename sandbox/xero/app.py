@@ -37,10 +37,12 @@ from starlette.routing import Route
 from bigledger.money import loads_exact
 from sandbox.shopify.config import parse_start
 from sandbox.shopify.faults import Countdown, CountdownSpec
+from sandbox.webhook_sender import WebhookControl, deliver_after_response
 from sandbox.xero import render
 from sandbox.xero.config import XeroSandboxConfig
 from sandbox.xero.data import Organisation, stable_id
 from sandbox.xero.query import QueryParseError, apply_order, parse_where
+from sandbox.xero.webhooks import PortalSubscription, XeroWebhooks
 from sandbox.xero.writes import InvoiceWriter
 
 TOKEN_PATH = "/connect/token"
@@ -187,6 +189,7 @@ class ControlRequest(BaseModel):
     access_token_ttl: int | None = Field(None, ge=1)
     refresh_grace_seconds: int | None = Field(None, ge=0)
     reset_stats: bool = False
+    webhooks: WebhookControl | None = None
 
 
 @dataclass
@@ -224,6 +227,7 @@ class XeroSandbox:
         self._app_minute: deque[float] = deque()
         self._serial = 0
         self._connected_at = datetime(2024, 1, 1, tzinfo=UTC)
+        self.webhooks = XeroWebhooks(self)
         now = self.now()
         for token in self.config.refresh_tokens:
             self.refresh_tokens[token] = _RefreshToken(now, now + self.config.refresh_token_ttl)
@@ -710,6 +714,8 @@ class XeroSandbox:
             return self._validation([], elements)
         org.refresh_balances()
         records = [render.invoice(org, doc) for doc in created]
+        self.webhooks.events(org, "INVOICE", "CREATE",
+                             [(r["InvoiceID"], "Invoices") for r in records])  # fmt: skip
         return self._json(self._envelope("Invoices", records))
 
     # ---- control ---------------------------------------------------------------------------
@@ -730,6 +736,8 @@ class XeroSandbox:
             "access_token_ttl": cfg.access_token_ttl,
             "live_refresh_tokens": sum(1 for t in self.refresh_tokens.values() if not t.dead),
             "now": datetime.fromtimestamp(self.now(), UTC).isoformat(),
+            "webhooks": {**self.webhooks.describe(with_key=False),
+                         **self.webhooks.sender.describe()},
         }  # fmt: skip
 
     def apply_control(self, spec: ControlRequest) -> None:
@@ -783,6 +791,8 @@ class XeroSandbox:
             self._app_minute.clear()
         if spec.reset_stats:
             self.stats = Stats()
+        if spec.webhooks is not None:
+            self.webhooks.sender.apply(spec.webhooks)
 
     async def control_endpoint(self, request: Request) -> Response:
         """GET/POST /__sandbox/xero/control: the state, or apply a ControlRequest."""
@@ -800,21 +810,46 @@ class XeroSandbox:
     async def stats_endpoint(self, request: Request) -> Response:
         """GET /__sandbox/xero/stats: counters and each organisation's summary."""
         return JSONResponse({**asdict(self.stats),
-                             "organisations": [o.summary() for o in self.organisations]})
+                             "organisations": [o.summary() for o in self.organisations],
+                             "webhooks": self.webhooks.sender.describe()})  # fmt: skip
+
+    async def webhooks_endpoint(self, request: Request) -> Response:
+        """The developer portal's webhook subscription: GET shows, POST saves (and runs
+        Intent to Receive), DELETE removes."""
+        if request.method == "POST":
+            try:
+                spec = PortalSubscription.model_validate_json(await request.body() or b"{}")
+            except ValidationError as exc:
+                return JSONResponse({"error": exc.errors(include_url=False)}, status_code=422)
+            return JSONResponse(self.webhooks.configure(spec))
+        if request.method == "DELETE":
+            self.webhooks.remove()
+        return JSONResponse(self.webhooks.describe())
+
+    async def webhooks_verify_endpoint(self, request: Request) -> Response:
+        """Re-run Intent to Receive for the saved subscription."""
+        if not self.webhooks.verify():
+            return JSONResponse({"error": "no webhook subscription"}, status_code=404)
+        return JSONResponse(self.webhooks.describe())
 
     def routes(self) -> list[Route]:
         """Routes with absolute paths (/connect, /connections, /api.xro, /__sandbox/xero), so a
         composite sandbox can list them beside the other platforms' routes."""
         methods = ["GET", "PUT", "POST"]
+        after = deliver_after_response  # writes deliver their events after answering
         return [
             Route(TOKEN_PATH, self.token, methods=["POST"]),
             Route(REVOKE_PATH, self.revocation, methods=["POST"]),
             Route(CONNECTIONS_PATH, self.connections, methods=["GET"]),
             Route(f"{API_PREFIX}/Reports/{{report}}", self.api, methods=["GET"]),
-            Route(f"{API_PREFIX}/{{resource}}", self.api, methods=methods),
-            Route(f"{API_PREFIX}/{{resource}}/{{id}}", self.api, methods=methods),
+            Route(f"{API_PREFIX}/{{resource}}", after(self.api), methods=methods),
+            Route(f"{API_PREFIX}/{{resource}}/{{id}}", after(self.api), methods=methods),
             Route(f"{CONTROL_PREFIX}/control", self.control_endpoint, methods=["GET", "POST"]),
             Route(f"{CONTROL_PREFIX}/stats", self.stats_endpoint, methods=["GET"]),
+            Route(f"{CONTROL_PREFIX}/webhooks", after(self.webhooks_endpoint),
+                  methods=["GET", "POST", "DELETE"]),  # fmt: skip
+            Route(f"{CONTROL_PREFIX}/webhooks/verify", after(self.webhooks_verify_endpoint),
+                  methods=["POST"]),  # fmt: skip
         ]
 
 

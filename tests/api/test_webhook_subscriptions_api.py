@@ -77,3 +77,14 @@ def test_bad_subscription_bodies(client, body):
 def test_an_unknown_integration_is_not_found(client):
     r = client.post("/v1/integrations/int_nope/webhooks", headers=AUTH, json=SPEC)
     assert r.status_code == 404
+
+
+def test_without_a_secret_one_is_made_and_shown_once(client):
+    body = {k: v for k, v in SPEC.items() if k != "secret"}  # as the spec's client example
+    r = client.post("/v1/integrations/int_shopify_test/webhooks", headers=AUTH, json=body)
+    assert r.status_code == 200, r.text
+    sub = r.json()["data"]
+    assert len(sub["secret"]) >= 32 and sub["secret"] != "****"
+    again = client.get(f"/v1/integrations/int_shopify_test/webhooks/{sub['webhookId']}",
+                       headers=AUTH)
+    assert again.json()["data"]["secret"] == "****" and sub["secret"] not in again.text

@@ -25,6 +25,12 @@ BIN = Path(sys.executable).parent
 def stack(ledger_engine, ledger_url, sandbox, prefect_api, monkeypatch, tmp_path):
     """API in a thread, a worker process serving prefect.yaml's deployments."""
     monkeypatch.setenv("PREFECT_API_URL", prefect_api)  # the API's server thread reads env
+    # Real time on loopback: the sandbox delivers webhooks to the API (its public URL is set
+    # once it runs), and subscribers on loopback receive the events the worker sends.
+    realtime = {"BIGLEDGER_ALLOW_PRIVATE_WEBHOOK_ENDPOINTS": "true",
+                "BIGLEDGER_ALLOW_INSECURE_HTTP": "true"}
+    for key, value in realtime.items():
+        monkeypatch.setenv(key, value)
     env = {**os.environ, "BIGLEDGER_DATABASE_URL": ledger_url, "PREFECT_API_URL": prefect_api,
            "PREFECT_RUNNER_POLL_FREQUENCY": "1", "PREFECT_LOGGING_LEVEL": "DEBUG"}
     worker_log = tmp_path / "worker.log"
@@ -35,6 +41,10 @@ def stack(ledger_engine, ledger_url, sandbox, prefect_api, monkeypatch, tmp_path
     from api.app import create_app
 
     api = LiveServer(create_app())
+    monkeypatch.setenv("BIGLEDGER_PUBLIC_URL", api.url)
+    from bigledger.settings import get_settings
+
+    get_settings.cache_clear()
     client = httpx.Client(base_url=api.url, timeout=60,
                           headers={"Authorization": f"Bearer {TEST_API_KEY}"})
     try:
