@@ -18,7 +18,7 @@ from pydantic import Field
 
 from flows.common import closing_on_error
 from tasks.connections import load_integration
-from tasks.retry_failed import REPLAYABLE, by_type, read_failed_records, replay_records
+from tasks.retry_failed import REPLAYERS, by_type, read_failed_records, replay_records
 from tasks.sync_runs import add_sync_counters, finish_sync_run, open_sync_run
 
 BATCH = 250
@@ -52,8 +52,8 @@ def retry_failed(
         platform = load_integration(integration_id).platform
         records = read_failed_records(source_sync_id, retry_type)
         groups = by_type(records)
-        skipped = {t: len(rs) for t, rs in groups.items() if (platform, t) not in REPLAYABLE}
-        pending = {t: rs for t, rs in groups.items() if (platform, t) in REPLAYABLE}
+        skipped = {t: len(rs) for t, rs in groups.items() if (platform, t) not in REPLAYERS}
+        pending = {t: rs for t, rs in groups.items() if (platform, t) in REPLAYERS}
         recovered = 0
         for round_number in range(1, max_retries + 1):
             still: dict[str, list[dict[str, Any]]] = {}

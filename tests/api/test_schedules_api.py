@@ -146,3 +146,32 @@ def test_next_run_follows_the_cron():
     minute = int(cron_for("hourly", "int_a", "sync_orders").split()[0])
     assert 0 <= minute < 60 and cron_for("hourly", "int_a", "sync_orders") == \
         cron_for("hourly", "int_a", "sync_orders")
+
+
+def test_a_custom_connector_with_schedule_sync_gets_a_schedule(client, ledger_engine, sandbox):
+    import json
+    from pathlib import Path
+
+    from flows.serve import build_deployments
+    from sandbox.legacy_erp.config import DEFAULT_API_KEY
+
+    for deployment in build_deployments():
+        if deployment.flow_name == "custom-sync":
+            deployment.apply()
+    spec = json.loads((Path(__file__).parents[1] / "fixtures" / "custom" /
+                       "spec_example.json").read_text())
+    assert spec["scheduleSync"] is True
+    spec["scheduleSync"] = "30 2 * * *"  # a cron is accepted as well as true/hourly/daily
+    cid = client.post("/v1/integrations/custom/create-connector", headers=AUTH,
+                      json=spec).json()["data"]["connectorId"]
+    r = client.post(f"/v1/integrations/custom/connectors/{cid}/setup", headers=AUTH,
+                    json={"name": "ERP", "credentials": {"apiKey": DEFAULT_API_KEY,
+                                                         "baseUrl": sandbox.url}})
+    assert r.status_code == 200, r.text
+    schedule = r.json()["data"]["schedule"]
+    assert (schedule["kind"], schedule["operation"], schedule["cron"]) == \
+        ("connector", "sync", "30 2 * * *")
+    in_prefect = prefect_schedule_slugs("custom-sync")[schedule["scheduleId"]]
+    assert in_prefect["parameters"] == {"integration_id": r.json()["data"]["id"]}
+    client.delete(f"/v1/integrations/{r.json()['data']['id']}/schedules/"
+                  f"{schedule['scheduleId']}", headers=AUTH)

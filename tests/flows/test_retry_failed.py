@@ -117,3 +117,53 @@ def test_the_api_starts_a_retry_of_a_sync_of_the_integration(ledger_engine, sand
                     {"syncId": source["id"], "maxRetries": "3"}, {}):
             r = client.post(f"/v1/integrations/{iid}/retry-failed", headers=AUTH, json=bad)
             assert r.status_code == 422, (bad, r.text)
+
+
+def test_payments_are_replayed_from_the_payload_kept_with_their_error(ledger_engine, sandbox,
+                                                                      monkeypatch):
+    """Stripe movements the mapping refused are mapped again from their kept payload."""
+    import tasks.payments as task_payments
+    from bigledger.errors import DataMappingError
+    from flows.retry import retry_failed
+    from flows.stripe import sync_payments
+    from ledger.integrations import create_integration
+    from ledger.models import Payment
+    from sandbox.stripe.config import DEFAULT_SECRET_KEY
+
+    sandbox.control_platform("stripe", clear_faults=True, secret_keys=[DEFAULT_SECRET_KEY])
+    real = task_payments.PAYMENT_MAPPERS["stripe"]()
+    cause = {"present": True}
+
+    def transform(txn, accounts):
+        if cause["present"] and txn.get("type") == "payout":
+            raise DataMappingError(f"no bank account mapped for payout {txn['id']}")
+        return real.transform(txn, accounts)
+
+    monkeypatch.setitem(task_payments.PAYMENT_MAPPERS, "stripe",
+                        lambda: task_map_mapper(transform, real))
+    with ledger_engine.begin() as conn:
+        create_integration(conn, "stripe", "Stripe", {"secretKey": DEFAULT_SECRET_KEY},
+                           {"baseUrl": sandbox.url}, {}, integration_id="int_stripe_retry")
+    first = sync_payments(integration_id="int_stripe_retry", batch_size=200,
+                          date_range={"from": "2024-01-01T00:00:00Z",
+                                      "to": "2024-12-31T00:00:00Z"})
+    assert first["status"] == "completed_with_errors"
+    payouts = set(errors(ledger_engine))
+    assert payouts and all(e.startswith("txn_") for e in payouts)
+
+    cause["present"] = False
+    done = retry_failed(integration_id="int_stripe_retry", source_sync_id=first["id"],
+                        max_retries=1)
+    assert done["status"] == "completed"
+    assert done["counters"]["recordsRecovered"] == len(payouts)
+    with ledger_engine.connect() as conn:
+        loaded = set(conn.execute(select(Payment.external_id)).scalars())
+        assert trial_balance(conn)["balanced"]
+    assert payouts <= loaded
+    assert all(e["resolved_at"] is not None for e in errors(ledger_engine).values())
+
+
+def task_map_mapper(transform, real):
+    from tasks.map import RecordMapper
+
+    return RecordMapper(real.object_type, transform, real.external_id)
