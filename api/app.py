@@ -21,6 +21,7 @@ from api.routes import (
     integrations,
     inventory,
     ledger,
+    monitoring,
     payments,
     quickbooks,
     recovery,
@@ -119,7 +120,8 @@ def create_app(freeze_gc: bool = False) -> FastAPI:
     # table: a burst of deliveries should not be matched against every other route first.
     app.include_router(inbound.router)
     protected = [Depends(require_api_key)]
-    for router in (inventory.router, custom.router, integrations.router, shopify.router,
+    for router in (inventory.router, custom.router, monitoring.router, integrations.router,
+                   shopify.router,
                    woocommerce.router, amazon.router, payments.stripe_router,
                    payments.paypal_router, quickbooks.router, xero.router, transform.router,
                    webhooks.router, schedules.router, recovery.router,

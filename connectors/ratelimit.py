@@ -520,3 +520,106 @@ class CompositePolicy(RateLimitPolicy):
         if known:
             return min(known, key=lambda b: b.remaining / b.limit)  # type: ignore[operator]
         return budgets[0]
+
+
+# ---- budgets shared by several processes ---------------------------------------------------
+
+# Slots per second a shared limit decays at, at least. An orchestrator that decays whole slots
+# only (Prefect floors `rate x seconds since the last change`) loses up to one slot per
+# acquisition; scaling a slow budget (Amazon's getOrders: 0.0167 calls/s) to this many slots a
+# second keeps that loss to a twentieth of a second's budget instead of a whole minute's.
+SLOT_RESOLUTION = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLimit:
+    """One platform budget that every worker draws on: a token bucket of `burst` units (calls
+    or cost points) refilled at `rate` units a second, counted in whole slots of 1/`scale`."""
+
+    name: str
+    rate: float
+    burst: float
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < 1:
+            raise ValueError(f"shared limit {self.name!r} needs rate > 0 and burst >= 1")
+
+    @property
+    def scale(self) -> int:
+        """Slots per unit, so the bucket decays at least SLOT_RESOLUTION slots a second."""
+        return max(1, math.ceil(SLOT_RESOLUTION / self.rate))
+
+    @property
+    def slots(self) -> int:
+        """The bucket's size in slots (the orchestrator's limit)."""
+        return max(1, math.floor(self.burst * self.scale))
+
+    @property
+    def slot_decay_per_second(self) -> float:
+        """Slots restored per second."""
+        return self.rate * self.scale
+
+    def occupy(self, cost: float) -> int:
+        """Slots a request of this cost takes; never more than the bucket holds (a request
+        costing more than the platform's whole bucket is refused by the platform anyway)."""
+        return min(self.slots, max(1, math.ceil(cost * self.scale - _EPSILON)))
+
+
+# acquire(limit name, slots): block until the slots are taken from the shared bucket.
+SlotAcquirer = Callable[[str, int], None]
+
+
+class SharedRateLimit(RateLimitPolicy):
+    """Wraps a process's own policy and also takes each request's cost from a budget shared
+    by every worker (an orchestrator's rate limit, injected as `acquire`).
+
+    The process's own policy still paces (it knows the platform's headers, 429 handling and
+    the budget for health), and the shared budget is taken *after* its wait, right before
+    the request leaves: a slot taken early and spent late would let requests bunch up at
+    the platform beyond its burst. That is why this policy, unlike the others, blocks in
+    `delay_before` (with an injectable sleep) and then answers 0.
+    `limit_for()` names the shared limit of the request about to be sent (None: not shared,
+    e.g. a presigned download outside any metered operation).
+    """
+
+    def __init__(
+        self,
+        inner: RateLimitPolicy,
+        acquire: SlotAcquirer,
+        limit_for: Callable[[], SharedLimit | None],
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.inner = inner
+        self._acquire = acquire
+        self.limit_for = limit_for
+        self._sleep = sleep
+        self.acquired_slots = 0  # slots taken so far (for tests and progress reporting)
+
+    def delay_before(self, cost: float = 1.0) -> float:
+        """Wait out the own policy, then block until the shared budget has `cost`."""
+        wait = self.inner.delay_before(cost)
+        limit = self.limit_for()
+        if limit is None:
+            return wait
+        if wait > 0:
+            self._sleep(wait)
+        slots = limit.occupy(cost)
+        self._acquire(limit.name, slots)
+        with self._lock:
+            self.acquired_slots += slots
+        return 0.0
+
+    def observe(self, response: ApiResponse) -> None:
+        """The own policy reads the platform's signals."""
+        self.inner.observe(response)
+
+    def throttle(self, response: ApiResponse) -> Throttle | None:
+        """The own policy decides what a refusal is and how long to back off."""
+        return self.inner.throttle(response)
+
+    def budget(self) -> RateBudget:
+        """The own policy's view of the platform's budget."""
+        return self.inner.budget()

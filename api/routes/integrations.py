@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Path
@@ -12,7 +11,7 @@ from api.envelope import ok
 from api.orchestrator import flow_run_state
 from api.realtime import connect_realtime
 from api.schemas import SetupRequest
-from api.views import integration_view, iso, sync_view
+from api.views import integration_view, sync_view
 from bigledger.errors import InvalidCredentials, NotFound
 from connectors.factory import (
     build_connector,
@@ -21,17 +20,12 @@ from connectors.factory import (
     merge_tokens,
 )
 from ledger.db import transaction
-from ledger.integrations import create_integration, get_integration
+from ledger.integrations import create_integration
 from ledger.mapping import validate_mapping
-from ledger.models import utcnow
-from ledger.schedules import list_schedules, next_run
 from ledger.syncs import (
     FINISHED,
     get_sync_run,
-    last_finished_sync,
-    list_failures,
     mark_finished,
-    recent_sync_runs,
 )
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
@@ -100,62 +94,3 @@ def sync_status(syncId: str = id_path()) -> dict[str, Any]:  # noqa: N803
                               error_message=f"flow run ended {state.lower()}")
                 run = get_sync_run(conn, syncId)
     return ok(sync_view(run))
-
-
-@router.get("/{integrationId}/status", summary="Integration status and statistics")
-def integration_status(integrationId: str = id_path()) -> dict[str, Any]:  # noqa: N803
-    with transaction() as conn:
-        record = get_integration(conn, integrationId)
-        week = recent_sync_runs(conn, record.id, timedelta(days=7))
-        last = last_finished_sync(conn, record.id)
-        errors = list_failures(conn, integration_id=record.id, limit=10)
-        schedules = [s for s in list_schedules(conn, record.id) if s["active"]]
-    day_cutoff = utcnow() - timedelta(days=1)
-    day = [r for r in week if r["created_at"] >= day_cutoff]
-    return ok({
-        "integrationId": record.id,
-        "status": _health(record.status, last),
-        "lastSync": iso(last["finished_at"]) if last else None,
-        **_schedule_summary(schedules),
-        "statistics": {"last24Hours": _stats(day), "lastWeek": _stats(week)},
-        "recentErrors": [
-            {"timestamp": iso(e["last_attempt_at"]), "type": e["code"].lower(),
-             "code": e["code"], "message": e["message"], "orderId": e["external_id"],
-             "syncId": e["sync_id"]}
-            for e in errors
-        ],
-    })
-
-
-def _schedule_summary(schedules: list[dict[str, Any]]) -> dict[str, Any]:
-    """nextSync: the soonest run of the integration's schedules; syncFrequency: the frequency
-    of that schedule ("manual" with none)."""
-    if not schedules:
-        return {"nextSync": None, "syncFrequency": "manual"}
-    soonest = min(schedules, key=lambda s: next_run(s["cron"], s["timezone"]))
-    return {"nextSync": iso(next_run(soonest["cron"], soonest["timezone"])),
-            "syncFrequency": soonest["frequency"]}
-
-
-def _stats(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    totals = {"ordersProcessed": 0, "ordersCreated": 0, "ordersUpdated": 0, "ordersFailed": 0}
-    for run in runs:
-        for key in totals:
-            totals[key] += int((run.get("counters") or {}).get(key, 0))
-    processed = totals["ordersProcessed"]
-    rate = 100.0 if not processed else round(100 * (processed - totals["ordersFailed"])
-                                             / processed, 1)
-    return {**totals, "syncs": len(runs), "successRate": rate}
-
-
-def _health(integration_status: str, last: dict[str, Any] | None) -> str:
-    if integration_status == "disconnected":
-        return "disconnected"
-    if last is None:
-        return "healthy"
-    if last["status"] == "failed":
-        return "disconnected" if last.get("error_code") in {"AUTH_FAILED",
-                                                          "INVALID_CREDENTIALS"} else "failing"
-    if last["status"] == "completed_with_errors":
-        return "degraded"
-    return "healthy"
