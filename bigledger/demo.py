@@ -737,11 +737,23 @@ def step_trial_balance(w: Walk) -> None:
 
 
 def step_status(w: Walk) -> None:
-    w.step("GET /v1/integrations/{integrationId}/status, for each integration:")
+    w.step("GET /v1/integrations/{integrationId}/status and .../health, for each integration:")
     for iid in w.ids.values():
         status = w.call("GET", f"/v1/integrations/{iid}/status")
-        _say(f"   {iid} -> {status['status']}, last sync {status['lastSync']}, "
-             f"last 24h {status['statistics']['last24Hours']}")
+        day = status["statistics"]["last24Hours"]
+        health = w.call("GET", f"/v1/integrations/{iid}/health")
+        checks = {c["name"]: c for c in health["checks"]}
+        rate = checks["rate_limits"]
+        _say(f"   {iid} -> {status['status']}, last sync {status['lastSync']}, next "
+             f"{status['nextSync'] or '-'} ({status['syncFrequency']}); last 24h "
+             f"{day['recordsProcessed']} records in {day['syncs']} syncs, success "
+             f"{day['successRate']} %; live check {checks['connection']['status']} in "
+             f"{checks['connection']['responseTime']} ms, rate budget "
+             f"{rate['remaining'] if rate['remaining'] is not None else '-'}")
+    summary = w.call("GET", "/v1/integrations/analytics")["summary"]
+    w.step(f"GET /v1/integrations/analytics -> {summary['activeIntegrations']} active "
+           f"integrations, {summary['totalSyncs']} syncs, {summary['successRate']} % loaded "
+           f"every record, {summary['averageProcessingTime']} s on average")
 
 
 STEPS: tuple[Callable[[Walk], None], ...] = (

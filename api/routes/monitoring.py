@@ -16,6 +16,7 @@ from api.views import iso
 from bigledger.errors import IntegrationError
 from connectors.factory import ROTATING_TOKENS, build_connector, check_connection, merge_tokens
 from ledger.db import transaction
+from ledger.imports import IMPORT_PLATFORM
 from ledger.inbox import last_delivery
 from ledger.integrations import IntegrationRecord, get_integration, update_integration
 from ledger.models import utcnow
@@ -140,6 +141,9 @@ def integration_health(integrationId: str = id_path()) -> dict[str, Any]:  # noq
 
 
 def _connection_check(record: IntegrationRecord) -> tuple[dict[str, Any], Any]:
+    if record.platform == IMPORT_PLATFORM:  # transform-data loads: no platform behind them
+        return {"name": "connection", "status": "unknown", "responseTime": None,
+                "lastChecked": iso(utcnow()), "note": "file imports have no platform"}, None
     saver = _token_saver(record) if record.platform in ROTATING_TOKENS else None
     started = time.perf_counter()
     connector = None
