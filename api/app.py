@@ -130,9 +130,12 @@ def create_app(freeze_gc: bool = False) -> FastAPI:
 
     @app.exception_handler(IntegrationError)
     async def integration_error(_request: Request, exc: IntegrationError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else {}
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:  # a platform's 429 passed on: say when to come back
+            headers["Retry-After"] = str(max(1, round(retry_after)))
         return error_response(exc.http_status, exc.code, exc.message, exc.details,
-                              headers={"WWW-Authenticate": "Bearer"}
-                              if exc.http_status == 401 else None)
+                              headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError):

@@ -35,6 +35,16 @@ def api(host: str = typer.Option(None, help="default BIGLEDGER_API_HOST"),
 
 
 @app.command()
+def limits() -> None:
+    """Create or resize every integration's shared rate limits on the Prefect server
+    (BIGLEDGER_SHARED_RATE_LIMITS; see README "Running at scale")."""
+    from tasks.limits import ensure_rate_limits
+
+    for row in ensure_rate_limits():
+        typer.echo(f"{row['action']:9} {row['name']}  {row['rate']:g}/s, burst {row['burst']:g}")
+
+
+@app.command()
 def sandbox(host: str = typer.Option(None, help="default BIGLEDGER_SANDBOX_HOST"),
             port: int = typer.Option(None, help="default BIGLEDGER_SANDBOX_PORT"),
             seed: int = typer.Option(42, help="data seed"),

@@ -34,7 +34,7 @@ __all__ = [
     "DataMappingError", "DuplicateRecordError", "ValidationError", "NotFoundError",
     "PayloadTooLargeError", "PlatformUnavailableError", "PlatformError",
     "UnbalancedEntryError", "OrchestratorUnavailableError", "InternalServerError",
-    "BigLedgerConnectionError", "SyncTimeoutError", "AmbiguousIntegrationError",
+    "BigLedgerConnectionError", "SyncTimeoutError",
     "Integration", "Sync", "IntegrationStatus", "Health", "Analytics", "WebhookSubscription",
     "WebhookDeliveries", "Schedule", "ScheduleSet", "CustomConnector", "TransformResult",
     "CatalogEntry", "FINAL_SYNC_STATUSES",
@@ -154,12 +154,6 @@ class SyncTimeoutError(BigLedgerError):
     def __init__(self, message: str, *, sync: Sync, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.sync = sync
-
-
-class AmbiguousIntegrationError(BigLedgerError):
-    """integrations.get(platform, name=...) matched several integrations."""
-
-    code = "AMBIGUOUS_INTEGRATION"
 
 
 _ERRORS: dict[str, type[BigLedgerError]] = {
@@ -907,22 +901,16 @@ class Integrations(_Group):
 
     def get(self, integration: str, *, name: str | None = None) -> Integration:
         """An integration by id, or by platform as the spec's `client.integrations.get(
-        channel)`: the platform's active integration (the one called `name` when given;
-        with several and no name, AmbiguousIntegrationError lists them)."""
+        channel)`: the platform's active integration (called `name` when given). A merchant
+        with several (two Shopify shops) gets the most recently set up; `list()` shows all."""
         if integration not in PLATFORMS:
             return self._client._get(f"/v1/integrations/{integration}", Integration)
         found = [i for i in self.list(integration, status="active")
                  if name is None or i.name == name]
         if not found:
             raise NotFoundError(f"no active {integration} integration"
-                                + (f" named {name!r}" if name else ""),
-                                code="NOT_FOUND", status_code=None)
-        if len(found) > 1:
-            raise AmbiguousIntegrationError(
-                f"{len(found)} active {integration} integrations: name the one meant "
-                f"(name=...) or use its id", details=[
-                    {"id": i.id, "name": i.name} for i in found])
-        return found[0]
+                                + (f" named {name!r}" if name else ""))
+        return max(found, key=lambda i: (i.created_at or datetime.min.replace(tzinfo=UTC)))
 
     def status(self, integration_id: str) -> IntegrationStatus:
         """GET /v1/integrations/{integrationId}/status: health, last and next sync,

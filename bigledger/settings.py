@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         None, description="Base URL at which platforms reach this API (e.g. "
         "https://integrations.example.com). When set, setting up Shopify, WooCommerce or "
         "Stripe registers their webhooks at <public_url>/v1/webhooks/<platform>/<id>.")
+    shared_rate_limits: bool = Field(
+        False, description="Also take each platform request's cost from a Prefect global rate "
+        "limit per platform account (created by `bigledger limits`), so every worker together "
+        "stays within the platform's limit.")
     shopify_bulk_threshold: int = Field(
         10_000, description="A range or first sync of at least this many Shopify orders uses a "
         "bulk operation instead of paging.")

@@ -192,6 +192,10 @@ class OperationRateLimits(RateLimitPolicy):
         finally:
             self._current.reset(token)
 
+    def current_operation(self) -> str | None:
+        """The SP-API operation being metered (inside `operation()`), else None."""
+        return self._current.get()
+
     def _bucket(self) -> TokenBucketPolicy | None:
         name = self._current.get()
         return self.buckets.get(name) if name is not None else None

@@ -38,9 +38,9 @@ def sync_inventory_multi_channel(client: BigLedgerClient,
                                  names: Mapping[str, str] | None = None) -> list[Sync]:
     """The spec's syncInventoryMultiChannel: each channel's integration gets every update as
     an absolute level, all channels at once. An update is {sku, availableQuantity} and, for
-    Shopify, the shop's `locationId`. `names` picks the integration of a channel that has
-    several. Returns each channel's sync, in the order of `channels`; the first channel that
-    fails raises, as Promise.all rejects."""
+    Shopify, the shop's `locationId`. A channel with several integrations uses its newest,
+    or the one `names` names. Returns each channel's sync, in the order of `channels`; the
+    first channel that fails raises, as Promise.all rejects."""
     # const channels = ['shopify', 'amazon', 'woocommerce'];
     channels = list(channels)
     names = names or {}
@@ -78,15 +78,15 @@ def sync_inventory_multi_channel(client: BigLedgerClient,
 
 def connect_channels(client: BigLedgerClient, sandbox_url: str,
                      channels: Iterable[str]) -> dict[str, Integration]:
-    """Each channel's integration: the newest one already set up, else one set up now
-    against the sandbox (the same credentials `make demo` uses)."""
+    """Each channel's integration: the one integrations.get(channel) finds (the newest),
+    else one set up now against the sandbox (the same credentials `make demo` uses)."""
     connected = {}
     for channel in channels:
-        existing = sorted(client.integrations.list(channel, status="active"),
-                          key=lambda i: i.created_at or 0)
-        connected[channel] = (existing[-1] if existing
-                              else client.integrations.setup(channel, _sandbox_setup(
-                                  channel, sandbox_url)))
+        try:
+            connected[channel] = client.integrations.get(channel)
+        except NotFoundError:
+            connected[channel] = client.integrations.setup(
+                channel, _sandbox_setup(channel, sandbox_url))
     return connected
 
 
@@ -118,9 +118,9 @@ def _sandbox_setup(channel: str, sandbox_url: str) -> dict[str, Any]:
 
 def sandbox_updates(client: BigLedgerClient, sandbox_url: str,
                     connected: Mapping[str, Integration]) -> list[dict[str, Any]]:
-    """Inventory updates for SKUs each shop has sold (read from the ledger's sales orders),
-    the Shopify ones at the shop's first location (asked of the sandbox, as a merchant reads
-    it in the Shopify admin)."""
+    """Inventory updates for two SKUs each shop has sold (read from the ledger's sales
+    orders; `soldOn` says which), each at the Shopify shop's first location (asked of the
+    sandbox, as a merchant reads it in the Shopify admin): Shopify needs one on every item."""
     from bigledger.demo import _shopify_locations
 
     location = None
@@ -131,8 +131,8 @@ def sandbox_updates(client: BigLedgerClient, sandbox_url: str,
         orders = client.ledger.sales_orders(integration_id=integration.id, page_size=5)
         skus = list(dict.fromkeys(line["sku"] for order in orders.items
                                   for line in order["lines"] if line["sku"]))[:2]
-        updates += [{"sku": sku, "availableQuantity": 40 + 5 * n,
-                     **({"locationId": location} if channel == "shopify" else {})}
+        updates += [{"sku": sku, "availableQuantity": 40 + 5 * n, "soldOn": channel,
+                     **({"locationId": location} if location else {})}
                     for n, sku in enumerate(skus)]
     return updates
 
@@ -153,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(updates)} stock levels to {', '.join(channels)}: "
               + ", ".join(f"{u['sku']}={u['availableQuantity']}" for u in updates))
         try:
-            results = sync_inventory_multi_channel(
-                client, updates, channels, names={c: i.name for c, i in connected.items()})
+            results = sync_inventory_multi_channel(client, updates, channels)
         except NotFoundError as exc:
             print(f"refused: {exc}")
             return 1

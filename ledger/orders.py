@@ -19,7 +19,7 @@ from ledger.customers import upsert_customers
 from ledger.ids import stable_id
 from ledger.models import SalesOrder, SalesOrderLine, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
-from ledger.refs import content_hash, existing_hashes, write_refs
+from ledger.refs import content_hash, existing_refs, is_older, write_refs
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures, set_cursor
 
 if TYPE_CHECKING:
@@ -60,10 +60,12 @@ def load_order_batch(
         if prev is None or _newer(doc, prev):
             latest[key] = doc
     hashes = {ext: content_hash(doc) for ext, doc in latest.items()}
-    refs = existing_hashes(conn, integration_id, ORDER, list(latest))
+    refs = existing_refs(conn, integration_id, ORDER, list(latest))
 
     new = [ext for ext in latest if ext not in refs]
-    changed = [ext for ext in latest if ext in refs and refs[ext] != hashes[ext]]
+    # A version older than the one imported (a slow worker, a late page) changes nothing.
+    changed = [ext for ext in latest if ext in refs and refs[ext][0] != hashes[ext]
+               and not is_older(latest[ext].sales_order.source_updated_at, refs[ext][1])]
     result.created, result.updated = len(new), len(changed)
     result.unchanged = len(latest) - len(new) - len(changed) + (len(docs) - len(latest))
     to_write = new + changed

@@ -19,7 +19,7 @@ from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
 from ledger.models import Payment, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
-from ledger.refs import content_hash, existing_hashes, write_refs
+from ledger.refs import content_hash, existing_refs, write_refs
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures, set_cursor
 
 if TYPE_CHECKING:
@@ -81,7 +81,8 @@ def load_payment_batch(
     result = PaymentBatchResult(failed=len(failures))
     latest = {doc.external_id: doc for doc in docs}  # the same id twice: the later wins
     hashes = {ext: content_hash(doc) for ext, doc in latest.items()}
-    refs = existing_hashes(conn, integration_id, PAYMENT, list(latest))
+    refs = {ext: ref[0] for ext, ref in existing_refs(conn, integration_id, PAYMENT,
+                                                            list(latest)).items()}
     new = [ext for ext in latest if ext not in refs]
     changed = [ext for ext in latest if ext in refs and refs[ext] != hashes[ext]]
     result.created, result.updated = len(new), len(changed)

@@ -19,18 +19,29 @@ def content_hash(doc: object) -> str:
     return hashlib.blake2b(repr(doc).encode(), digest_size=16).hexdigest()
 
 
-def existing_hashes(conn: Connection, integration_id: str, object_type: str,
-                    external_ids: Sequence[str]) -> dict[str, str]:
-    """external id -> content hash of the ones already imported."""
-    found: dict[str, str] = {}
+def existing_refs(conn: Connection, integration_id: str, object_type: str,
+                  external_ids: Sequence[str]) -> dict[str, tuple[str, datetime | None]]:
+    """external id -> (content hash, source time) of the ones already imported, their rows
+    locked on PostgreSQL until the caller commits: two workers loading the same record take
+    turns, and the second compares against what the first wrote."""
+    found: dict[str, tuple[str, datetime | None]] = {}
     ids = list(external_ids)
     for start in range(0, len(ids), 500):
-        rows = conn.execute(select(ExternalRef.external_id, ExternalRef.content_hash).where(
+        stmt = select(ExternalRef.external_id, ExternalRef.content_hash,
+                      ExternalRef.source_updated_at).where(
             ExternalRef.integration_id == integration_id,
             ExternalRef.object_type == object_type,
-            ExternalRef.external_id.in_(ids[start:start + 500])))
-        found.update({ext: h for ext, h in rows})
+            ExternalRef.external_id.in_(ids[start:start + 500]))
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        found.update({ext: (h, upd) for ext, h, upd in conn.execute(stmt)})
     return found
+
+
+def is_older(candidate: datetime | None, stored: datetime | None) -> bool:
+    """True when a record's version is older than the one already imported (both known):
+    loading it would take the books back in time."""
+    return candidate is not None and stored is not None and candidate < stored
 
 
 def write_refs(conn: Connection, integration_id: str, object_type: str,

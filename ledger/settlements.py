@@ -17,7 +17,7 @@ from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
 from ledger.models import Settlement, SettlementLine, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
-from ledger.refs import content_hash, existing_hashes, write_refs
+from ledger.refs import content_hash, existing_refs, write_refs
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ def load_settlements(
     result = SettlementLoadResult()
     latest = {doc.external_id: doc for doc in docs}
     hashes = {ext: content_hash(doc) for ext, doc in latest.items()}
-    refs = existing_hashes(conn, integration_id, SETTLEMENT, list(latest))
+    refs = {ext: ref[0] for ext, ref in existing_refs(conn, integration_id, SETTLEMENT,
+                                                            list(latest)).items()}
     new = [e for e in latest if e not in refs]
     changed = [e for e in latest if e in refs and refs[e] != hashes[e]]
     result.created, result.updated = len(new), len(changed)

@@ -17,7 +17,7 @@ from ledger.bulk import bulk_insert
 from ledger.ids import stable_id
 from ledger.models import Account, Customer, SourceTransaction, utcnow
 from ledger.posting import plan_entries, post_entries, posted_positions
-from ledger.refs import content_hash, existing_hashes, write_refs
+from ledger.refs import content_hash, existing_refs, is_older, write_refs
 from ledger.syncs import RecordFailure, add_counters, record_failures, resolve_failures, set_cursor
 
 if TYPE_CHECKING:
@@ -142,9 +142,11 @@ def load_transaction_batch(
     counts = LoadCounts()
     latest = {d.external_id: d for d in docs}
     hashes = {ext: content_hash(d) for ext, d in latest.items()}
-    refs = existing_hashes(conn, integration_id, TRANSACTION, list(latest))
+    refs = existing_refs(conn, integration_id, TRANSACTION, list(latest))
     new = [e for e in latest if e not in refs]
-    changed = [e for e in latest if e in refs and refs[e] != hashes[e]]
+    # A version older than the one imported (a slow worker, a late page) changes nothing.
+    changed = [e for e in latest if e in refs and refs[e][0] != hashes[e]
+               and not is_older(latest[e].source_updated_at, refs[e][1])]
     counts.created, counts.updated = len(new), len(changed)
     counts.unchanged = len(latest) - len(new) - len(changed)
     if new or changed:

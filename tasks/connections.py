@@ -13,6 +13,7 @@ from connectors.factory import ROTATING_TOKENS, build_connector, merge_tokens
 from ledger.db import transaction
 from ledger.integrations import IntegrationRecord, get_integration, update_integration
 from ledger.migrate import ensure_schema
+from tasks.limits import share_rate_limits, shared_limits_enabled
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], Any] = {}
@@ -39,6 +40,8 @@ def connector_for(integration: IntegrationRecord) -> Any:
                 integration.platform, integration.credentials(), integration.settings,
                 on_tokens=saver,
             )
+            if shared_limits_enabled():  # several workers: one budget per platform account
+                connector = share_rate_limits(connector, integration)
             _cache[key] = connector
         return connector
 

@@ -20,7 +20,6 @@ not the published default goes in the integration's settings:
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -60,13 +59,10 @@ class SharedLimitMissing(IntegrationError):
 
 
 def shared_limits_enabled() -> bool:
-    """True when BIGLEDGER_SHARED_RATE_LIMITS is set to a true value (off by default)."""
+    """True when BIGLEDGER_SHARED_RATE_LIMITS is on (off by default)."""
     from bigledger.settings import get_settings
 
-    value = getattr(get_settings(), "shared_rate_limits", None)
-    if value is None:
-        value = os.environ.get(SETTING, "").strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
+    return get_settings().shared_rate_limits
 
 
 def limit_name(platform: str, account: str, operation: str | None = None) -> str:
@@ -225,10 +221,7 @@ def share_rate_limits(connector: Any, integration: Any, *, acquire: Any = None) 
 
 
 def _current_operation(operations: Any) -> str | None:
-    current = getattr(operations, "current_operation", None)
-    if callable(current):
-        return current()
-    return operations._current.get()  # until OperationRateLimits names it publicly
+    return operations.current_operation()
 
 
 # ---- creating the limits --------------------------------------------------------------------

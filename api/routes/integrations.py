@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
 from api.catalog import CATALOG, SETUP_READY, catalog_ids
 from api.envelope import ok
@@ -20,7 +20,7 @@ from connectors.factory import (
     merge_tokens,
 )
 from ledger.db import transaction
-from ledger.integrations import create_integration
+from ledger.integrations import create_integration, get_integration, list_integrations
 from ledger.mapping import validate_mapping
 from ledger.syncs import (
     FINISHED,
@@ -94,3 +94,19 @@ def sync_status(syncId: str = id_path()) -> dict[str, Any]:  # noqa: N803
                               error_message=f"flow run ended {state.lower()}")
                 run = get_sync_run(conn, syncId)
     return ok(sync_view(run))
+
+
+# After /available and /syncs/{syncId}: "/{integrationId}" would take those paths otherwise.
+@router.get("", summary="List integrations (credentials masked)")
+def list_all(platform: str | None = Query(None, max_length=32, pattern=r"^[a-z_]+$"),
+             status: str | None = Query(None, max_length=32)) -> dict[str, Any]:
+    with transaction() as conn:
+        records = [r for r in list_integrations(conn, platform)
+                   if status is None or r.status == status]
+    return ok([integration_view(r) for r in records])
+
+
+@router.get("/{integrationId}", summary="An integration (credentials masked)")
+def read(integrationId: str = id_path()) -> dict[str, Any]:  # noqa: N803
+    with transaction() as conn:
+        return ok(integration_view(get_integration(conn, integrationId)))
