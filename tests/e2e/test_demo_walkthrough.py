@@ -1,5 +1,6 @@
 """`make demo`'s walk-through, run as it is against the e2e stack (API, worker, Prefect,
-sandbox): every step must work, and the books must balance at the end."""
+sandbox): every step must work, and the books must balance at the end; then the spec's two
+client examples against the same stack."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from bigledger import demo
+from tests.client.examples_check import check_the_spec_examples
 from tests.conftest import TEST_API_KEY
 from tests.e2e.test_http_path import stack  # noqa: F401 - the fixture
 
@@ -33,7 +35,7 @@ class _Processes:
 
 
 def test_the_demo_walks_through_every_step(sqlite_only, stack, prefect_api,  # noqa: F811
-                                           capsys):
+                                           capsys, monkeypatch):
     sandbox = stack["sandbox"]
     r = httpx.post(f"{sandbox.url}/__sandbox/woocommerce/control",
                    json={"dataset": {"seed": 5, "size": 120}, "clear_faults": True})
@@ -72,3 +74,9 @@ def test_the_demo_walks_through_every_step(sqlite_only, stack, prefect_api,  # n
     assert "2 rows transformed, 1 refused, 2 customers loaded" in out, out
     assert "-> 200 kept, 200 duplicate=True, forged -> 401 WEBHOOK_VERIFICATION_FAILED" in out, out
     assert "balanced: True" in out, out
+    assert "BigLedger-Signature verified" in out, out  # the webhook order reached the subscriber
+    assert "syncFrequency hourly" in out, out
+
+    # Then, on the same stack (one worker start for both), the spec's two examples written
+    # in Python with the client.
+    check_the_spec_examples(stack, monkeypatch, capsys)
