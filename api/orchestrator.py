@@ -3,6 +3,7 @@ and waits for nothing."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from api.envelope import ok
@@ -174,7 +175,7 @@ INBOX_FLOW = "process-webhooks"
 # At most one start request per this many seconds per API process: a burst of deliveries
 # is processed by one run (which takes everything waiting), not one run per delivery.
 INBOX_DEBOUNCE_SECONDS = 2.0
-_inbox_lock = __import__("threading").Lock()
+_inbox_lock = threading.Lock()
 _inbox_last_request = [0.0]
 
 
@@ -194,7 +195,7 @@ def request_inbox_processing() -> str | None:
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL
 
-    if not PREFECT_API_URL.value():  # no Prefect server configured: the interval run it is
+    if not PREFECT_API_URL.value():  # no Prefect server configured (tests of the API alone)
         return None
     window = int(time.time() // INBOX_DEBOUNCE_SECONDS)
     try:
