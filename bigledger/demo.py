@@ -175,9 +175,13 @@ def run_demo() -> int:
         _say()
         _say(f"Prefect UI:  http://{host}:{settings.prefect_port}  (flow runs, artifacts)")
         _say(f"API docs:    {api_url}/docs   (Authorize with the key above)")
+        # The spec's example subscribes https://myapp.com/...: offline, a loopback receiver
+        # stands in (the demo's API allows private endpoints).
         _say(f"Python:      BIGLEDGER_API_URL={api_url} BIGLEDGER_API_KEY={api_key} "
-             f"BIGLEDGER_SANDBOX_URL={sandbox_url} .venv/bin/python -m "
-             "examples.complete_ecommerce_setup   (or examples.multi_channel_inventory)")
+             f"BIGLEDGER_SANDBOX_URL={sandbox_url} "
+             "BIGLEDGER_WEBHOOK_ENDPOINT=http://127.0.0.1:9/webhooks/shopify "
+             ".venv/bin/python -m examples.complete_ecommerce_setup   "
+             "(or examples.multi_channel_inventory)")
         _say("Everything keeps running; press Ctrl-C to stop it all.")
         while True:
             stack.check()
