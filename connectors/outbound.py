@@ -68,6 +68,16 @@ class EndpointPolicy:
     allow_private: bool = False
 
 
+def endpoint_policy() -> EndpointPolicy:
+    """The policy the settings ask for (BIGLEDGER_ALLOW_INSECURE_HTTP,
+    BIGLEDGER_ALLOW_PRIVATE_WEBHOOK_ENDPOINTS): one for subscribing and for sending."""
+    from bigledger.settings import get_settings
+
+    settings = get_settings()
+    return EndpointPolicy(allow_http=settings.allow_insecure_http,
+                          allow_private=settings.allow_private_webhook_endpoints)
+
+
 def _default_resolver(host: str, port: int) -> list[str]:
     return [info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
 

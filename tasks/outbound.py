@@ -20,12 +20,12 @@ from prefect.cache_policies import NO_CACHE
 
 from bigledger.errors import ValidationFailed
 from bigledger.secrets import decrypt_json
-from bigledger.settings import get_settings
 from connectors.outbound import (
     EndpointPolicy,
     Resolver,
     SendResult,
     delivery_headers,
+    endpoint_policy,
     pin_endpoint,
     post_event,
     retry_delay,
@@ -57,13 +57,6 @@ try:
     USER_AGENT = f"BigLedger-Webhooks/{version('bigledger-integrations')}"
 except PackageNotFoundError:  # running from a checkout that is not installed
     USER_AGENT = "BigLedger-Webhooks"
-
-
-def endpoint_policy() -> EndpointPolicy:
-    """The endpoints deliveries may go to, from the settings (as subscriptions are checked)."""
-    settings = get_settings()
-    return EndpointPolicy(allow_http=settings.allow_insecure_http,
-                          allow_private=settings.allow_private_webhook_endpoints)
 
 
 def deliver_due(now: datetime | None = None, limit: int = 500, *,

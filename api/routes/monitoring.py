@@ -14,11 +14,11 @@ from api.envelope import ok
 from api.routes.integrations import id_path
 from api.views import iso
 from bigledger.errors import IntegrationError
-from connectors.factory import ROTATING_TOKENS, build_connector, check_connection, merge_tokens
+from connectors.factory import check_connection
 from ledger.db import transaction
 from ledger.imports import IMPORT_PLATFORM
 from ledger.inbox import last_delivery
-from ledger.integrations import IntegrationRecord, get_integration, update_integration
+from ledger.integrations import IntegrationRecord, get_integration
 from ledger.models import utcnow
 from ledger.monitoring import (
     FINISHED,
@@ -32,6 +32,7 @@ from ledger.monitoring import (
 )
 from ledger.schedules import list_schedules, next_run
 from ledger.syncs import list_failures
+from tasks.connections import connector_for
 
 router = APIRouter(prefix="/v1/integrations", tags=["monitoring"])
 
@@ -144,12 +145,13 @@ def _connection_check(record: IntegrationRecord) -> tuple[dict[str, Any], Any]:
     if record.platform == IMPORT_PLATFORM:  # transform-data loads: no platform behind them
         return {"name": "connection", "status": "unknown", "responseTime": None,
                 "lastChecked": iso(utcnow()), "note": "file imports have no platform"}, None
-    saver = _token_saver(record) if record.platform in ROTATING_TOKENS else None
     started = time.perf_counter()
     connector = None
     try:
-        connector = build_connector(record.platform, record.credentials(), record.settings,
-                                    on_tokens=saver)
+        # The integration's own connector (as its syncs use it): a rotated QuickBooks or
+        # Xero refresh token is stored the moment it arrives, and its rate budget is the
+        # one this call just read from the platform.
+        connector = connector_for(record)
         check_connection(connector)
         status, error = "healthy", None
     except IntegrationError as exc:
@@ -159,24 +161,11 @@ def _connection_check(record: IntegrationRecord) -> tuple[dict[str, Any], Any]:
     elapsed = round((time.perf_counter() - started) * 1000)
     budget = getattr(connector, "rate_budget", None)
     budget = budget() if callable(budget) and status == "healthy" else None
-    close = getattr(connector, "close", None)
-    if callable(close):
-        close()
     check = {"name": "connection", "status": status, "responseTime": elapsed,
              "lastChecked": iso(utcnow())}
     if error:
         check["error"] = error
     return check, budget
-
-
-def _token_saver(record: IntegrationRecord):
-    """A check may rotate a refresh token (QuickBooks, Xero): keep the new one at once."""
-    def save(tokens: dict[str, Any]) -> None:
-        with transaction() as conn:
-            current = get_integration(conn, record.id)
-            update_integration(conn, record.id,
-                               credentials=merge_tokens(current.credentials(), tokens))
-    return save
 
 
 def _webhook_check(record: IntegrationRecord, delivery: dict[str, Any] | None,

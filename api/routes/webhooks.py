@@ -14,8 +14,7 @@ from api.envelope import ok
 from api.routes.integrations import id_path
 from api.schemas import WebhookSubscriptionRequest, WebhookSubscriptionUpdate
 from api.views import iso
-from bigledger.settings import get_settings
-from connectors.outbound import SIGNATURE_HEADER, EndpointPolicy, check_endpoint
+from connectors.outbound import SIGNATURE_HEADER, check_endpoint, endpoint_policy
 from ledger.db import transaction
 from ledger.integrations import get_integration
 from ledger.outbox import list_deliveries
@@ -30,12 +29,6 @@ from ledger.subscriptions import (
 router = APIRouter(prefix="/v1/integrations", tags=["webhooks"])
 
 
-def _policy() -> EndpointPolicy:
-    settings = get_settings()
-    return EndpointPolicy(allow_http=settings.allow_insecure_http,
-                          allow_private=settings.allow_private_webhook_endpoints)
-
-
 def _view(sub: dict[str, Any]) -> dict[str, Any]:
     return {"webhookId": sub["id"], "integrationId": sub["integration_id"],
             "events": sub["events"], "endpoint": sub["endpoint"], "active": sub["active"],
@@ -46,7 +39,7 @@ def _view(sub: dict[str, Any]) -> dict[str, Any]:
 @router.post("/{integrationId}/webhooks", summary="Subscribe an endpoint to events")
 def create(body: WebhookSubscriptionRequest,
            integrationId: str = id_path()) -> dict[str, Any]:  # noqa: N803
-    endpoint = str(check_endpoint(body.endpoint, _policy()))
+    endpoint = str(check_endpoint(body.endpoint, endpoint_policy()))
     # Without a secret (the spec's client example sends none) one is made and shown in this
     # answer only: the subscriber needs it to verify deliveries.
     secret = body.secret or secrets.token_urlsafe(32)
@@ -76,7 +69,7 @@ def read(integrationId: str = id_path(), webhookId: str = id_path()) -> dict[str
 @router.patch("/{integrationId}/webhooks/{webhookId}", summary="Change a subscription")
 def change(body: WebhookSubscriptionUpdate, integrationId: str = id_path(),  # noqa: N803
            webhookId: str = id_path()) -> dict[str, Any]:  # noqa: N803
-    endpoint = str(check_endpoint(body.endpoint, _policy())) if body.endpoint else None
+    endpoint = str(check_endpoint(body.endpoint, endpoint_policy())) if body.endpoint else None
     with transaction() as conn:
         sub = update_subscription(conn, integrationId, webhookId, events=body.events,
                                   endpoint=endpoint, secret=body.secret, active=body.active)
